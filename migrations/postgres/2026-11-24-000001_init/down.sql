@@ -1,0 +1,1 @@
+DROP TABLE audit_events; DROP TABLE placements; DROP TABLE programmes; DROP TABLE roles; DROP TABLE ict_partner_services; DROP TABLE ict_memberships; DROP TABLE federation_memberships; DROP TABLE integrated_care_teams; DROP TABLE federations; DROP TABLE practice_commissioners; DROP TABLE practices;

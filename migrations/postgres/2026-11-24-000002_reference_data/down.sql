@@ -1,0 +1,2 @@
+DELETE FROM programmes;
+DELETE FROM roles;

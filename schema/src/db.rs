@@ -1,0 +1,161 @@
+//! The one connection type for both backends, its pool and the embedded migrations.
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::error::DomainError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgresql",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Per-connection settings SQLite needs: foreign keys are off by default there, and a
+/// writer waiting on another must wait rather than fail at once.
+#[derive(Debug)]
+struct SqliteSetup;
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqliteSetup {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        if let DbConnection::Sqlite(c) = conn {
+            c.batch_execute(
+                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+            )
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// The database handle the service holds: a pool plus what differs by backend.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+    backend: Backend,
+    /// SQLite allows one writer; serialising writes in-process means a read-then-write
+    /// transaction never meets a concurrent commit (SQLITE_BUSY_SNAPSHOT). PostgreSQL needs no lock.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend).finish()
+    }
+}
+
+impl Db {
+    /// Opens the pool and applies pending migrations.
+    pub fn connect(url: &str, max_size: u32) -> Result<Db, DomainError> {
+        let backend = Backend::of_url(url);
+        let conn_url = match backend {
+            Backend::Postgres => url.to_string(),
+            Backend::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_string(),
+        };
+        if backend == Backend::Sqlite {
+            // WAL lets readers run beside the writer; it is a property of the file, set once.
+            use diesel::Connection;
+            let mut c = diesel::SqliteConnection::establish(&conn_url)
+                .map_err(|e| DomainError::Unavailable(format!("cannot open {conn_url}: {e}")))?;
+            c.batch_execute("PRAGMA journal_mode = WAL;")?;
+        }
+        let manager = ConnectionManager::<DbConnection>::new(conn_url);
+        let pool = Pool::builder()
+            .max_size(max_size)
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(SqliteSetup))
+            .build(manager)
+            .map_err(|e| DomainError::Unavailable(format!("cannot connect to the database: {e}")))?;
+        let db = Db {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn conn(&self) -> Result<PooledConn, DomainError> {
+        self.pool
+            .get()
+            .map_err(|e| DomainError::Unavailable(format!("no database connection: {e}")))
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, DomainError> {
+        let mut conn = self.conn()?;
+        let applied = match &mut *conn {
+            DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        }
+        .map_err(|e| DomainError::Unavailable(format!("migration failed: {e}")))?;
+        Ok(applied)
+    }
+
+    /// Runs `f` in one read transaction (a consistent snapshot).
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
+    ) -> Result<T, DomainError> {
+        let mut conn = self.conn()?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` in one write transaction: everything it writes, audit rows included,
+    /// commits together or not at all.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
+    ) -> Result<T, DomainError> {
+        use diesel::Connection;
+        let mut conn = self.conn()?;
+        let _guard = match &self.write_lock {
+            Some(lock) => Some(lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
+            None => None,
+        };
+        let conn: &mut DbConnection = &mut conn;
+        conn.transaction(f)
+    }
+
+    /// Checks the database answers (for readiness probes).
+    pub fn ping(&self) -> Result<(), DomainError> {
+        let mut conn = self.conn()?;
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+}

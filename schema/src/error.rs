@@ -1,0 +1,85 @@
+//! The data layer's one error type. The API layer maps each variant to a status code.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+
+/// One problem with one field of the input, addressed by a JSON pointer-like path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema)]
+pub struct FieldError {
+    /// Where the problem is, e.g. `hoursPerWeek` or `addressLines/2`.
+    pub field: String,
+    /// What is wrong, in words a person can act on.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("the request body is invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("{entity} {key} was not found")]
+    NotFound { entity: &'static str, key: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the resource has changed: it is at version {current}, the request expected {expected}")]
+    VersionMismatch { current: i32, expected: i32 },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("authentication is required")]
+    Unauthenticated,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(DieselError),
+}
+
+impl DomainError {
+    pub fn not_found(entity: &'static str, key: impl Into<String>) -> Self {
+        DomainError::NotFound { entity, key: key.into() }
+    }
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DomainError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<DieselError> for DomainError {
+    /// Constraint violations that slip past validation (races, rules only the database knows)
+    /// become client errors, not 500s.
+    fn from(e: DieselError) -> Self {
+        match &e {
+            DieselError::DatabaseError(kind, info) => match kind {
+                DatabaseErrorKind::UniqueViolation => DomainError::Conflict(format!(
+                    "a record with the same unique key already exists ({})",
+                    info.constraint_name().unwrap_or(info.message())
+                )),
+                DatabaseErrorKind::ForeignKeyViolation => DomainError::Conflict(format!(
+                    "the change refers to, or is referred to by, another record ({})",
+                    info.constraint_name().unwrap_or(info.message())
+                )),
+                DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
+                    DomainError::Invalid(vec![FieldError::new(
+                        info.column_name().unwrap_or("body"),
+                        format!("violates a data rule: {}", info.message()),
+                    )])
+                }
+                DatabaseErrorKind::SerializationFailure => DomainError::Conflict(
+                    "a concurrent change conflicted with this one; retry".to_string(),
+                ),
+                DatabaseErrorKind::ClosedConnection => DomainError::Unavailable(info.message().to_string()),
+                _ => DomainError::Database(e),
+            },
+            DieselError::NotFound => DomainError::NotFound { entity: "record", key: String::new() },
+            _ => DomainError::Database(e),
+        }
+    }
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;

@@ -1,0 +1,49 @@
+//! Records as stored (`*Row`), as read by clients (views) and as written by clients (inputs).
+
+pub mod federation;
+pub mod ict;
+pub mod membership;
+pub mod placement;
+pub mod practice;
+pub mod programme;
+pub mod role;
+
+/// A closed set of values stored as text: serde, OpenAPI and the database agree on spelling.
+#[macro_export]
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// Where a record came from.
+pub const SOURCE_API: &str = "api";
+pub const SOURCE_ODS: &str = "ods";
+pub const SOURCE_DEMO: &str = "demo";
+
+pub(crate) fn utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    t.and_utc()
+}
+
+/// Whether `key` is a UUID (an id) rather than a natural key (ODS code, code).
+pub(crate) fn is_uuid(key: &str) -> bool {
+    uuid::Uuid::parse_str(key).is_ok()
+}

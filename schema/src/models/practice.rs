@@ -1,0 +1,279 @@
+//! GP practices, keyed by id and by ODS code.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::actor::Scope;
+use crate::db::DbConnection;
+use crate::domain::crud::{new_id, Entity};
+use crate::error::{DomainError, DomainResult};
+use crate::tables::practices;
+use crate::validate::{is_ods_code, is_practice_ods_code, normalise_postcode, Checks};
+
+crate::text_enum! {
+    /// Whether a practice is open. `merged` practices name the practice they merged into.
+    PracticeStatus { Active = "active", Closed = "closed", Dormant = "dormant", Proposed = "proposed", Merged = "merged" }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = practices, treat_none_as_null = true)]
+pub struct PracticeRow {
+    pub id: String,
+    pub ods_code: String,
+    pub name: String,
+    pub address_lines: Option<String>,
+    pub postcode: String,
+    pub region_code: Option<String>,
+    pub icb_code: Option<String>,
+    pub commissioner_code: Option<String>,
+    pub list_size: Option<i32>,
+    pub status: String,
+    pub merged_into: Option<String>,
+    pub opened_on: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+    pub phone: Option<String>,
+    pub source: String,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A GP practice.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Practice {
+    pub id: String,
+    /// ODS organisation code, e.g. `M83001`.
+    #[schema(example = "M83001")]
+    pub ods_code: String,
+    pub name: String,
+    pub address_lines: Vec<String>,
+    #[schema(example = "ST3 6AB")]
+    pub postcode: String,
+    /// NHS region (ODS national grouping), e.g. `Y60`.
+    pub region_code: Option<String>,
+    /// Integrated care board or higher health geography, e.g. `QNC`.
+    pub icb_code: Option<String>,
+    /// Current commissioner (CCG / sub-ICB location), e.g. `05G`.
+    pub commissioner_code: Option<String>,
+    pub list_size: Option<i32>,
+    pub status: PracticeStatus,
+    /// ODS code of the practice this one merged into.
+    pub merged_into: Option<String>,
+    pub opened_on: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+    pub phone: Option<String>,
+    /// `ods` (NHS ODS import), `api` or `demo`.
+    pub source: String,
+    /// Increases by one with every change; the ETag.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The writable fields of a practice. Only `odsCode`, `name` and `postcode` are required.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PracticeInput {
+    #[schema(example = "M83001")]
+    pub ods_code: String,
+    pub name: String,
+    #[schema(example = "ST3 6AB")]
+    pub postcode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_lines: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icb_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commissioner_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_size: Option<i32>,
+    /// Defaults to `active`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<PracticeStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_on: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_on: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl PracticeRow {
+    pub fn view(&self) -> Practice {
+        Practice {
+            id: self.id.clone(),
+            ods_code: self.ods_code.clone(),
+            name: self.name.clone(),
+            address_lines: self
+                .address_lines
+                .as_deref()
+                .map(|a| a.split('\n').map(str::to_string).collect())
+                .unwrap_or_default(),
+            postcode: self.postcode.clone(),
+            region_code: self.region_code.clone(),
+            icb_code: self.icb_code.clone(),
+            commissioner_code: self.commissioner_code.clone(),
+            list_size: self.list_size,
+            status: PracticeStatus::parse(&self.status).unwrap_or(PracticeStatus::Active),
+            merged_into: self.merged_into.clone(),
+            opened_on: self.opened_on,
+            closed_on: self.closed_on,
+            phone: self.phone.clone(),
+            source: self.source.clone(),
+            version: self.version,
+            created_at: super::utc(self.created_at),
+            updated_at: super::utc(self.updated_at),
+        }
+    }
+
+    pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<PracticeRow>> {
+        let q = practices::table.into_boxed();
+        let q = if super::is_uuid(key) {
+            q.filter(practices::id.eq(key))
+        } else {
+            q.filter(practices::ods_code.eq(key.to_ascii_uppercase()))
+        };
+        Ok(q.first(conn).optional()?)
+    }
+}
+
+/// Joins address lines for storage; blank lines are dropped.
+pub fn join_address(lines: &[String]) -> Option<String> {
+    let kept: Vec<&str> = lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
+    (!kept.is_empty()).then(|| kept.join("\n"))
+}
+
+impl Entity for PracticeRow {
+    const NAME: &'static str = "practice";
+    const WRITE_SCOPE: Scope = Scope::ReferenceWrite;
+    type Input = PracticeInput;
+    type View = Practice;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn view(&self) -> Practice {
+        PracticeRow::view(self)
+    }
+    fn to_input(&self) -> PracticeInput {
+        let v = self.view();
+        PracticeInput {
+            ods_code: v.ods_code,
+            name: v.name,
+            postcode: v.postcode,
+            address_lines: (!v.address_lines.is_empty()).then_some(v.address_lines),
+            region_code: v.region_code,
+            icb_code: v.icb_code,
+            commissioner_code: v.commissioner_code,
+            list_size: v.list_size,
+            status: Some(v.status),
+            merged_into: v.merged_into,
+            opened_on: v.opened_on,
+            closed_on: v.closed_on,
+            phone: v.phone,
+        }
+    }
+
+    fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<Self>> {
+        PracticeRow::find(conn, key)
+    }
+
+    fn build(conn: &mut DbConnection, input: PracticeInput, current: Option<&Self>) -> DomainResult<Self> {
+        let mut ck = Checks::new();
+        let ods_code = input.ods_code.trim().to_string();
+        ck.check(is_practice_ods_code(&ods_code), "odsCode", "must be an ODS practice code: a capital letter and five digits, e.g. M83001");
+        if let Some(cur) = current {
+            ck.check(ods_code == cur.ods_code, "odsCode", "cannot be changed; create a new practice and mark this one merged or closed");
+        }
+        let name = ck.text("name", &input.name, 200);
+        let postcode = match normalise_postcode(&input.postcode) {
+            Some(p) => p,
+            None => {
+                ck.fail("postcode", "must be a UK postcode, e.g. ST3 6AB");
+                String::new()
+            }
+        };
+        let lines = input.address_lines.unwrap_or_default();
+        ck.check(lines.len() <= 5, "addressLines", "at most 5 lines");
+        for (i, l) in lines.iter().enumerate() {
+            ck.check(l.chars().count() <= 100 && !l.chars().any(char::is_control), &format!("addressLines/{i}"), "at most 100 characters, no control characters");
+        }
+        let mut code = |field: &str, v: Option<String>| -> Option<String> {
+            let v = v.map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty());
+            if let Some(s) = &v {
+                ck.check(is_ods_code(s), field, "must be an ODS code: 3 to 10 capital letters and digits");
+            }
+            v
+        };
+        let region_code = code("regionCode", input.region_code);
+        let icb_code = code("icbCode", input.icb_code);
+        let commissioner_code = code("commissionerCode", input.commissioner_code);
+        let merged_into = input.merged_into.map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty());
+        if let Some(n) = input.list_size {
+            ck.check((0..=1_000_000).contains(&n), "listSize", "must be between 0 and 1,000,000");
+        }
+        let status = input.status.unwrap_or(PracticeStatus::Active);
+        match (&merged_into, status) {
+            (None, PracticeStatus::Merged) => ck.fail("mergedInto", "is required when status is merged"),
+            (Some(_), s) if s != PracticeStatus::Merged => ck.fail("mergedInto", "is only allowed when status is merged"),
+            (Some(m), _) if *m == ods_code => ck.fail("mergedInto", "a practice cannot merge into itself"),
+            _ => {}
+        }
+        ck.date_order(input.opened_on, input.closed_on, "closedOn");
+        let phone = ck.opt_text("phone", input.phone.as_deref(), 32);
+        ck.finish()?;
+        if let Some(m) = &merged_into {
+            if PracticeRow::find(conn, m)?.is_none() {
+                return Err(DomainError::invalid("mergedInto", format!("no practice has ODS code {m}")));
+            }
+        }
+        if current.is_none() && PracticeRow::find(conn, &ods_code)?.is_some() {
+            return Err(DomainError::Conflict(format!("a practice with ODS code {ods_code} already exists")));
+        }
+        let now = crate::now();
+        Ok(PracticeRow {
+            id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),
+            ods_code,
+            name,
+            address_lines: join_address(&lines),
+            postcode,
+            region_code,
+            icb_code,
+            commissioner_code,
+            list_size: input.list_size,
+            status: status.as_str().to_string(),
+            merged_into,
+            opened_on: input.opened_on,
+            closed_on: input.closed_on,
+            phone,
+            source: current.map(|c| c.source.clone()).unwrap_or_else(|| super::SOURCE_API.to_string()),
+            version: current.map(|c| c.version + 1).unwrap_or(1),
+            created_at: current.map(|c| c.created_at).unwrap_or(now),
+            updated_at: now,
+        })
+    }
+
+    fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
+        diesel::insert_into(practices::table).values(self).execute(conn)?;
+        Ok(())
+    }
+    fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
+        Ok(diesel::update(practices::table.filter(practices::id.eq(&self.id)).filter(practices::version.eq(expected_version)))
+            .set(self)
+            .execute(conn)?)
+    }
+    fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
+        Ok(diesel::delete(practices::table.filter(practices::id.eq(&self.id)).filter(practices::version.eq(self.version)))
+            .execute(conn)?)
+    }
+}

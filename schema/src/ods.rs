@@ -1,0 +1,1 @@
+//! ODS import (epraccur / epcmem).

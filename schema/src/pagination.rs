@@ -1,0 +1,160 @@
+//! Keyset pagination: an opaque cursor holding the last row's sort value and id.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+
+use crate::error::{DomainError, FieldError};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// One page of a list and the cursor of the next, if there is more.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+    }
+}
+
+/// A position after which a page starts: the sort key's value (as text) and the row id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub sort: String,
+    pub value: String,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let json = serde_json::json!([self.sort, self.value, self.id]).to_string();
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// Decodes a cursor and checks it was made for the same sort order.
+    pub fn decode(s: &str, sort: &str) -> Result<Cursor, DomainError> {
+        let bad = || DomainError::Invalid(vec![FieldError::new("after", "is not a cursor this API issued")]);
+        let bytes = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| bad())?;
+        let (s0, value, id): (String, String, String) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if s0 != sort {
+            return Err(DomainError::Invalid(vec![FieldError::new(
+                "after",
+                "the cursor was issued for another sort order",
+            )]));
+        }
+        Ok(Cursor { sort: s0, value, id })
+    }
+}
+
+/// Validated list window: how many rows, after which cursor, in which order.
+#[derive(Debug, Clone)]
+pub struct ListWindow {
+    pub limit: i64,
+    pub after: Option<Cursor>,
+    /// Sort key name without the direction sign, e.g. `name`.
+    pub sort: String,
+    pub descending: bool,
+}
+
+impl ListWindow {
+    /// `sort` is a key name, `-` in front for descending; `allowed` lists the key names.
+    pub fn parse(
+        limit: Option<i64>,
+        after: Option<&str>,
+        sort: Option<&str>,
+        allowed: &[&str],
+    ) -> Result<ListWindow, DomainError> {
+        let mut errors = Vec::new();
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            errors.push(FieldError::new("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        }
+        let raw = sort.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(allowed[0]);
+        let (descending, key) = match raw.strip_prefix('-') {
+            Some(k) => (true, k),
+            None => (false, raw),
+        };
+        if !allowed.contains(&key) {
+            errors.push(FieldError::new("sort", format!("must be one of {} (prefix - to reverse)", allowed.join(", "))));
+        }
+        if !errors.is_empty() {
+            return Err(DomainError::Invalid(errors));
+        }
+        let after = match after.filter(|s| !s.is_empty()) {
+            Some(a) => Some(Cursor::decode(a, raw)?),
+            None => None,
+        };
+        Ok(ListWindow { limit, after, sort: key.to_string(), descending })
+    }
+
+    /// The sort as the client wrote it, `-name` for descending.
+    pub fn sort_token(&self) -> String {
+        if self.descending {
+            format!("-{}", self.sort)
+        } else {
+            self.sort.clone()
+        }
+    }
+
+    /// Cuts the extra row fetched to learn whether another page exists.
+    pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> (String, String)) -> Page<T> {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| {
+                let (value, id) = key(r);
+                Cursor { sort: self.sort_token(), value, id }.encode()
+            })
+        } else {
+            None
+        };
+        Page { items: rows, next_cursor }
+    }
+}
+
+/// Applies keyset order and the `after` condition for one sort column to a boxed query.
+/// `$parse` turns the cursor's text back into the column's Rust type.
+#[macro_export]
+macro_rules! keyset {
+    ($query:expr, $window:expr, $col:expr, $id:expr, $parse:expr) => {{
+        use diesel::prelude::*;
+        let w: &$crate::pagination::ListWindow = $window;
+        let mut q = $query;
+        if let Some(c) = &w.after {
+            let v = ($parse)(c.value.as_str())?;
+            let id = c.id.clone();
+            q = if w.descending {
+                q.filter($col.lt(v.clone()).or($col.eq(v).and($id.lt(id))))
+            } else {
+                q.filter($col.gt(v.clone()).or($col.eq(v).and($id.gt(id))))
+            };
+        }
+        if w.descending {
+            q.order(($col.desc(), $id.desc())).limit(w.limit + 1)
+        } else {
+            q.order(($col.asc(), $id.asc())).limit(w.limit + 1)
+        }
+    }};
+}
+
+pub fn parse_text(s: &str) -> Result<String, DomainError> {
+    Ok(s.to_string())
+}
+
+pub fn parse_timestamp(s: &str) -> Result<chrono::NaiveDateTime, DomainError> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .map_err(|_| DomainError::invalid("after", "is not a cursor this API issued"))
+}
+
+pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, DomainError> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| DomainError::invalid("after", "is not a cursor this API issued"))
+}
+
+pub fn fmt_timestamp(t: &chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}

@@ -1,0 +1,153 @@
+//! Field rules shared by every write path: ODS codes, postcodes, codes, dates, text.
+
+use chrono::NaiveDate;
+
+use crate::error::{DomainError, FieldError};
+
+/// Collects every field error of one input so the caller sees them all at once.
+#[derive(Debug, Default)]
+pub struct Checks {
+    errors: Vec<FieldError>,
+}
+
+impl Checks {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+    pub fn check(&mut self, ok: bool, field: &str, message: impl Into<String>) {
+        if !ok {
+            self.fail(field, message);
+        }
+    }
+    /// Trims `value`; requires it to be 1..=max characters.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let v = value.trim().to_string();
+        if v.is_empty() {
+            self.fail(field, "must not be empty");
+        } else if v.chars().count() > max {
+            self.fail(field, format!("must be at most {max} characters"));
+        } else if v.chars().any(|c| c.is_control()) {
+            self.fail(field, "must not contain control characters");
+        }
+        v
+    }
+    /// As `text`, but absent or blank becomes `None`.
+    pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        match value.map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(self.text(field, v, max)),
+        }
+    }
+    pub fn date_order(&mut self, start: Option<NaiveDate>, end: Option<NaiveDate>, end_field: &str) {
+        if let (Some(s), Some(e)) = (start, end) {
+            self.check(e >= s, end_field, "must not be before the start date");
+        }
+    }
+    pub fn finish(self) -> Result<(), DomainError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Invalid(self.errors))
+        }
+    }
+}
+
+/// A GP practice ODS code: one capital letter and five digits, e.g. `M83001`.
+pub fn is_practice_ods_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 6 && b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit)
+}
+
+/// An ODS organisation code of any kind (trusts `RRE`, commissioners `05G`, sites `RRE01`).
+pub fn is_ods_code(s: &str) -> bool {
+    (3..=10).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// Federation and ICT codes: capitals, digits and hyphens, 2–32 long, e.g. `NSGPF`, `ICT-MEIR`.
+pub fn is_org_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    (2..=32).contains(&b.len())
+        && b[0] != b'-'
+        && b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// Role and programme codes: lower-case words joined by hyphens, e.g. `physician-associate`.
+pub fn is_slug(s: &str) -> bool {
+    let b = s.as_bytes();
+    (2..=64).contains(&b.len())
+        && b[0] != b'-'
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// Normalises a UK postcode to upper case with one space before the inward code
+/// (`st31aa` → `ST3 1AA`); `None` when it is not a postcode's shape.
+pub fn normalise_postcode(s: &str) -> Option<String> {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let b = compact.as_bytes();
+    if !(5..=7).contains(&b.len()) || !b.is_ascii() {
+        return None;
+    }
+    let (outward, inward) = compact.split_at(b.len() - 3);
+    let i = inward.as_bytes();
+    if !(i[0].is_ascii_digit() && i[1].is_ascii_uppercase() && i[2].is_ascii_uppercase()) {
+        return None;
+    }
+    // Outward code shapes: A9, A99, AA9, AA99, A9A, AA9A.
+    let shape: String = outward
+        .bytes()
+        .map(|c| if c.is_ascii_uppercase() { 'A' } else if c.is_ascii_digit() { '9' } else { '?' })
+        .collect();
+    if !matches!(shape.as_str(), "A9" | "A99" | "AA9" | "AA99" | "A9A" | "AA9A") {
+        return None;
+    }
+    Some(format!("{outward} {inward}"))
+}
+
+/// Normalises the start of a postcode used as a filter (`st3` → `ST3`).
+pub fn postcode_prefix(s: &str) -> String {
+    s.trim().to_ascii_uppercase()
+}
+
+/// The `YYYYMMDD` dates of ODS files; empty means none.
+pub fn parse_ods_date(s: &str) -> Result<Option<NaiveDate>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(s, "%Y%m%d").map(Some).map_err(|_| format!("`{s}` is not a YYYYMMDD date"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postcodes() {
+        assert_eq!(normalise_postcode("st3 1aa").as_deref(), Some("ST3 1AA"));
+        assert_eq!(normalise_postcode("WS13 6JR").as_deref(), Some("WS13 6JR"));
+        assert_eq!(normalise_postcode("EC1A1BB").as_deref(), Some("EC1A 1BB"));
+        assert_eq!(normalise_postcode("W1A 0AX").as_deref(), Some("W1A 0AX"));
+        assert_eq!(normalise_postcode("12345"), None);
+        assert_eq!(normalise_postcode("ST3"), None);
+        assert_eq!(normalise_postcode("ST3 1A1"), None);
+        assert_eq!(normalise_postcode("ÄT3 1AA"), None);
+    }
+
+    #[test]
+    fn codes() {
+        assert!(is_practice_ods_code("M83001"));
+        assert!(!is_practice_ods_code("m83001"));
+        assert!(!is_practice_ods_code("M8300"));
+        assert!(!is_practice_ods_code("MM3001"));
+        assert!(is_org_code("ICT-MEIR"));
+        assert!(!is_org_code("-X"));
+        assert!(!is_org_code("ict"));
+        assert!(is_slug("physician-associate"));
+        assert!(!is_slug("Physician"));
+        assert!(is_ods_code("05G"));
+        assert!(!is_ods_code("5"));
+    }
+}
