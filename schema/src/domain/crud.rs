@@ -34,6 +34,9 @@ pub trait Entity: Sized + Clone {
     fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize>;
     fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize>;
 
+    /// Stamps a new record with its creator, where the entity records one.
+    fn on_create(&mut self, _actor: &Actor) {}
+
     /// Rules about which records this actor may write beyond the scope (partner scoping).
     fn authorize(_actor: &Actor, _record: &Self, _conn: &mut DbConnection) -> DomainResult<()> {
         Ok(())
@@ -52,7 +55,8 @@ pub fn get<E: Entity>(db: &Db, key: &str) -> DomainResult<E> {
 pub fn create<E: Entity>(db: &Db, actor: Option<&Actor>, input: E::Input) -> DomainResult<E> {
     let actor = require(actor, E::WRITE_SCOPE)?;
     db.write(|c| {
-        let record = E::build(c, input, None)?;
+        let mut record = E::build(c, input, None)?;
+        record.on_create(actor);
         E::authorize(actor, &record, c)?;
         record.insert(c)?;
         audit::record::<E::View, E::View>(c, actor, Action::Create, E::NAME, record.id(), None, Some(&record.view()))?;

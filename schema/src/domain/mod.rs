@@ -1,3 +1,7 @@
 //! Use cases, one function per action, called alike by REST and GraphQL.
 
+pub mod catalogue;
 pub mod crud;
+pub mod groups;
+pub mod placements;
+pub mod practices;

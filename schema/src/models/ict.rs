@@ -1,1 +1,165 @@
-//! ict
+//! Integrated Care Teams: locality teams around neighbouring practices.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::federation::{opt_ods, org_code};
+use crate::actor::Scope;
+use crate::db::DbConnection;
+use crate::domain::crud::{new_id, Entity};
+use crate::error::{DomainError, DomainResult};
+use crate::tables::integrated_care_teams as icts;
+use crate::validate::Checks;
+
+crate::text_enum! {
+    /// How far an ICT has come: planned, early adopter, or live.
+    IctStatus { Planned = "planned", EarlyAdopter = "early_adopter", Live = "live" }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = icts, treat_none_as_null = true)]
+pub struct IctRow {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub icb_code: Option<String>,
+    pub locality: Option<String>,
+    pub population: Option<i32>,
+    pub status: String,
+    pub source: String,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// An Integrated Care Team.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegratedCareTeam {
+    pub id: String,
+    #[schema(example = "ICT-MEIR")]
+    pub code: String,
+    pub name: String,
+    pub icb_code: Option<String>,
+    /// The locality served, in words.
+    pub locality: Option<String>,
+    /// People served (typically 30,000–70,000).
+    pub population: Option<i32>,
+    pub status: IctStatus,
+    pub source: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The writable fields of an ICT.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntegratedCareTeamInput {
+    #[schema(example = "ICT-MEIR")]
+    pub code: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icb_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub population: Option<i32>,
+    /// Defaults to `planned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<IctStatus>,
+}
+
+impl IctRow {
+    pub fn view(&self) -> IntegratedCareTeam {
+        IntegratedCareTeam {
+            id: self.id.clone(),
+            code: self.code.clone(),
+            name: self.name.clone(),
+            icb_code: self.icb_code.clone(),
+            locality: self.locality.clone(),
+            population: self.population,
+            status: IctStatus::parse(&self.status).unwrap_or(IctStatus::Planned),
+            source: self.source.clone(),
+            version: self.version,
+            created_at: super::utc(self.created_at),
+            updated_at: super::utc(self.updated_at),
+        }
+    }
+
+    pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<IctRow>> {
+        let q = icts::table.into_boxed();
+        let q = if super::is_uuid(key) { q.filter(icts::id.eq(key)) } else { q.filter(icts::code.eq(key.to_ascii_uppercase())) };
+        Ok(q.first(conn).optional()?)
+    }
+}
+
+impl Entity for IctRow {
+    const NAME: &'static str = "integrated care team";
+    const WRITE_SCOPE: Scope = Scope::ReferenceWrite;
+    type Input = IntegratedCareTeamInput;
+    type View = IntegratedCareTeam;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn view(&self) -> IntegratedCareTeam {
+        IctRow::view(self)
+    }
+    fn to_input(&self) -> IntegratedCareTeamInput {
+        IntegratedCareTeamInput {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            icb_code: self.icb_code.clone(),
+            locality: self.locality.clone(),
+            population: self.population,
+            status: IctStatus::parse(&self.status),
+        }
+    }
+    fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<Self>> {
+        IctRow::find(conn, key)
+    }
+    fn build(conn: &mut DbConnection, input: IntegratedCareTeamInput, current: Option<&Self>) -> DomainResult<Self> {
+        let mut ck = Checks::new();
+        let code = org_code(&mut ck, &input.code, current.map(|c| c.code.as_str()));
+        let name = ck.text("name", &input.name, 200);
+        let icb_code = opt_ods(&mut ck, "icbCode", input.icb_code.as_deref());
+        let locality = ck.opt_text("locality", input.locality.as_deref(), 500);
+        if let Some(p) = input.population {
+            ck.check((0..=10_000_000).contains(&p), "population", "must be between 0 and 10,000,000");
+        }
+        ck.finish()?;
+        if current.is_none() && IctRow::find(conn, &code)?.is_some() {
+            return Err(DomainError::Conflict(format!("an integrated care team with code {code} already exists")));
+        }
+        let now = crate::now();
+        Ok(IctRow {
+            id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),
+            code,
+            name,
+            icb_code,
+            locality,
+            population: input.population,
+            status: input.status.unwrap_or(IctStatus::Planned).as_str().to_string(),
+            source: current.map(|c| c.source.clone()).unwrap_or_else(|| super::SOURCE_API.to_string()),
+            version: current.map(|c| c.version + 1).unwrap_or(1),
+            created_at: current.map(|c| c.created_at).unwrap_or(now),
+            updated_at: now,
+        })
+    }
+    fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
+        diesel::insert_into(icts::table).values(self).execute(conn)?;
+        Ok(())
+    }
+    fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
+        Ok(diesel::update(icts::table.filter(icts::id.eq(&self.id)).filter(icts::version.eq(expected_version))).set(self).execute(conn)?)
+    }
+    fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
+        Ok(diesel::delete(icts::table.filter(icts::id.eq(&self.id)).filter(icts::version.eq(self.version))).execute(conn)?)
+    }
+}

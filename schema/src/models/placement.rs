@@ -1,1 +1,311 @@
-//! placement
+//! Placements: one post holder in one role at one host for a period.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::federation::{opt_ods, FederationRow};
+use super::ict::IctRow;
+use super::practice::PracticeRow;
+use super::programme::ProgrammeRow;
+use super::role::RoleRow;
+use crate::actor::Scope;
+use crate::db::DbConnection;
+use crate::domain::crud::{new_id, Entity};
+use crate::error::{DomainError, DomainResult};
+use crate::tables::placements;
+use crate::validate::Checks;
+
+/// Full-time equivalent is hours per week over the NHS standard 37.5.
+pub const FULL_TIME_HOURS: f64 = 37.5;
+
+crate::text_enum! {
+    /// The kind of organisation hosting a placement. `external` is a host outside primary care
+    /// (an acute or mental health team), named rather than referenced.
+    HostType { Practice = "practice", Federation = "federation", Ict = "ict", External = "external" }
+}
+
+crate::text_enum! {
+    /// Who pays for the post.
+    Funding {
+        Arrs = "arrs", Programme = "programme", Practice = "practice", Federation = "federation",
+        Icb = "icb", Trust = "trust", Other = "other"
+    }
+}
+
+crate::text_enum! {
+    /// Where a placement is on `today`: not yet started, running, or ended.
+    PlacementStatus { Planned = "planned", Active = "active", Ended = "ended" }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = placements, treat_none_as_null = true)]
+pub struct PlacementRow {
+    pub id: String,
+    pub staff_ref: String,
+    pub role_code: String,
+    pub programme_code: Option<String>,
+    pub host_type: String,
+    pub host_practice: Option<String>,
+    pub host_federation: Option<String>,
+    pub host_ict: Option<String>,
+    pub external_host_name: Option<String>,
+    pub external_host_code: Option<String>,
+    pub hours_per_week: f64,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub funding: Option<String>,
+    pub notes: Option<String>,
+    pub source: String,
+    pub created_by: String,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A placement of one (pseudonymous) post holder in one role at one host.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Placement {
+    pub id: String,
+    /// The partner's pseudonymous reference for the post holder; never a name.
+    /// A split post is several placements sharing one staff reference.
+    #[schema(example = "NSGPF-PA-0001")]
+    pub staff_ref: String,
+    #[schema(example = "physician-associate")]
+    pub role_code: String,
+    pub programme_code: Option<String>,
+    pub host_type: HostType,
+    /// ODS code of the host practice, code of the host federation or ICT, or the external
+    /// host's ODS code when it has one.
+    pub host_code: Option<String>,
+    /// Name of an external host (acute or mental health team).
+    pub host_name: Option<String>,
+    #[schema(example = 22.5)]
+    pub hours_per_week: f64,
+    /// Hours per week over 37.5, to two decimals.
+    #[schema(example = 0.6)]
+    pub fte: f64,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub status: PlacementStatus,
+    pub funding: Option<Funding>,
+    pub notes: Option<String>,
+    /// `api`, `import` or `demo` (synthetic demonstration data).
+    pub source: String,
+    /// Subject of the token that created it.
+    pub created_by: String,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The writable fields of a placement.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlacementInput {
+    #[schema(example = "NSGPF-PA-0001")]
+    pub staff_ref: String,
+    #[schema(example = "physician-associate")]
+    pub role_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme_code: Option<String>,
+    pub host_type: HostType,
+    /// Required for practice, federation and ICT hosts (ODS code or code); optional ODS code
+    /// of an external host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "M83001")]
+    pub host_code: Option<String>,
+    /// Required for external hosts only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_name: Option<String>,
+    #[schema(example = 22.5)]
+    pub hours_per_week: f64,
+    pub start_date: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding: Option<Funding>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// The status of a period on `day`.
+pub fn status_on(start: NaiveDate, end: Option<NaiveDate>, day: NaiveDate) -> PlacementStatus {
+    if start > day {
+        PlacementStatus::Planned
+    } else if end.is_some_and(|e| e < day) {
+        PlacementStatus::Ended
+    } else {
+        PlacementStatus::Active
+    }
+}
+
+pub fn fte(hours: f64) -> f64 {
+    (hours / FULL_TIME_HOURS * 100.0).round() / 100.0
+}
+
+impl PlacementRow {
+    pub fn host_type(&self) -> HostType {
+        HostType::parse(&self.host_type).unwrap_or(HostType::External)
+    }
+
+    /// The code identifying the host, whichever kind it is.
+    pub fn host_code(&self) -> Option<&str> {
+        match self.host_type() {
+            HostType::Practice => self.host_practice.as_deref(),
+            HostType::Federation => self.host_federation.as_deref(),
+            HostType::Ict => self.host_ict.as_deref(),
+            HostType::External => self.external_host_code.as_deref(),
+        }
+    }
+
+    pub fn view(&self) -> Placement {
+        Placement {
+            id: self.id.clone(),
+            staff_ref: self.staff_ref.clone(),
+            role_code: self.role_code.clone(),
+            programme_code: self.programme_code.clone(),
+            host_type: self.host_type(),
+            host_code: self.host_code().map(str::to_string),
+            host_name: self.external_host_name.clone(),
+            hours_per_week: self.hours_per_week,
+            fte: fte(self.hours_per_week),
+            start_date: self.start_date,
+            end_date: self.end_date,
+            status: status_on(self.start_date, self.end_date, crate::today()),
+            funding: self.funding.as_deref().and_then(Funding::parse),
+            notes: self.notes.clone(),
+            source: self.source.clone(),
+            created_by: self.created_by.clone(),
+            version: self.version,
+            created_at: super::utc(self.created_at),
+            updated_at: super::utc(self.updated_at),
+        }
+    }
+}
+
+impl Entity for PlacementRow {
+    const NAME: &'static str = "placement";
+    const WRITE_SCOPE: Scope = Scope::PlacementsWrite;
+    type Input = PlacementInput;
+    type View = Placement;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn view(&self) -> Placement {
+        PlacementRow::view(self)
+    }
+    fn to_input(&self) -> PlacementInput {
+        let v = self.view();
+        PlacementInput {
+            staff_ref: v.staff_ref,
+            role_code: v.role_code,
+            programme_code: v.programme_code,
+            host_type: v.host_type,
+            host_code: v.host_code,
+            host_name: v.host_name,
+            hours_per_week: v.hours_per_week,
+            start_date: v.start_date,
+            end_date: v.end_date,
+            funding: v.funding,
+            notes: v.notes,
+        }
+    }
+    fn on_create(&mut self, actor: &crate::actor::Actor) {
+        self.created_by = actor.subject.clone();
+    }
+    fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<Self>> {
+        if !super::is_uuid(key) {
+            return Ok(None);
+        }
+        Ok(placements::table.filter(placements::id.eq(key)).first(conn).optional()?)
+    }
+    fn build(conn: &mut DbConnection, input: PlacementInput, current: Option<&Self>) -> DomainResult<Self> {
+        let mut ck = Checks::new();
+        let staff_ref = ck.text("staffRef", &input.staff_ref, 64);
+        let h = input.hours_per_week;
+        ck.check(h.is_finite() && h > 0.0 && h <= 80.0, "hoursPerWeek", "must be more than 0 and at most 80");
+        ck.date_order(Some(input.start_date), input.end_date, "endDate");
+        let notes = ck.opt_text("notes", input.notes.as_deref(), 2000);
+        let host_code = input.host_code.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_ascii_uppercase);
+        let host_name = input.host_name.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let (mut practice, mut federation, mut ict, mut ext_name, mut ext_code) = (None, None, None, None, None);
+        match input.host_type {
+            HostType::External => {
+                match &host_name {
+                    Some(n) => ext_name = Some(ck.text("hostName", n, 200)),
+                    None => ck.fail("hostName", "is required for an external host"),
+                }
+                ext_code = opt_ods(&mut ck, "hostCode", host_code.as_deref());
+            }
+            _ => {
+                ck.check(host_name.is_none(), "hostName", "is only for external hosts; practices, federations and ICTs are named by hostCode");
+                if host_code.is_none() {
+                    ck.fail("hostCode", "is required: the ODS code of the practice, or the code of the federation or ICT");
+                }
+            }
+        }
+        ck.finish()?;
+        if let Some(code) = &host_code {
+            let missing = |what: &str| DomainError::invalid("hostCode", format!("no {what} has code {code}"));
+            match input.host_type {
+                HostType::Practice => practice = Some(PracticeRow::find(conn, code)?.ok_or_else(|| missing("practice"))?.ods_code),
+                HostType::Federation => federation = Some(FederationRow::find(conn, code)?.ok_or_else(|| missing("federation"))?.code),
+                HostType::Ict => ict = Some(IctRow::find(conn, code)?.ok_or_else(|| missing("integrated care team"))?.code),
+                HostType::External => {}
+            }
+        }
+        let role = RoleRow::find(conn, input.role_code.trim())?
+            .ok_or_else(|| DomainError::invalid("roleCode", format!("no role has code {}", input.role_code)))?;
+        let programme = match input.programme_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(p) => Some(
+                ProgrammeRow::find(conn, p)?
+                    .ok_or_else(|| DomainError::invalid("programmeCode", format!("no programme has code {p}")))?
+                    .code,
+            ),
+            None => None,
+        };
+        let now = crate::now();
+        Ok(PlacementRow {
+            id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),
+            staff_ref,
+            role_code: role.code,
+            programme_code: programme,
+            host_type: input.host_type.as_str().to_string(),
+            host_practice: practice,
+            host_federation: federation,
+            host_ict: ict,
+            external_host_name: ext_name,
+            external_host_code: ext_code,
+            hours_per_week: h,
+            start_date: input.start_date,
+            end_date: input.end_date,
+            funding: input.funding.map(|f| f.as_str().to_string()),
+            notes,
+            source: current.map(|c| c.source.clone()).unwrap_or_else(|| super::SOURCE_API.to_string()),
+            created_by: current.map(|c| c.created_by.clone()).unwrap_or_default(),
+            version: current.map(|c| c.version + 1).unwrap_or(1),
+            created_at: current.map(|c| c.created_at).unwrap_or(now),
+            updated_at: now,
+        })
+    }
+    fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
+        diesel::insert_into(placements::table).values(self).execute(conn)?;
+        Ok(())
+    }
+    fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
+        Ok(diesel::update(placements::table.filter(placements::id.eq(&self.id)).filter(placements::version.eq(expected_version)))
+            .set(self)
+            .execute(conn)?)
+    }
+    fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
+        Ok(diesel::delete(placements::table.filter(placements::id.eq(&self.id)).filter(placements::version.eq(self.version)))
+            .execute(conn)?)
+    }
+}

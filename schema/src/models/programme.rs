@@ -1,1 +1,156 @@
-//! programme
+//! Programmes that placements belong to, with optional workforce targets.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::role::{slug_code, RoleRow};
+use crate::actor::Scope;
+use crate::db::DbConnection;
+use crate::domain::crud::{new_id, Entity};
+use crate::error::{DomainError, DomainResult};
+use crate::tables::programmes;
+use crate::validate::Checks;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = programmes, treat_none_as_null = true)]
+pub struct ProgrammeRow {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub target_count: Option<i32>,
+    pub target_role: Option<String>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A workforce programme or scheme.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Programme {
+    pub id: String,
+    #[schema(example = "gp-retainer-scheme")]
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Headcount the programme aims for, e.g. 1,000 physician associates.
+    pub target_count: Option<i32>,
+    /// Code of the role the target counts.
+    pub target_role: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The writable fields of a programme.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProgrammeInput {
+    #[schema(example = "gp-retainer-scheme")]
+    pub code: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_count: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_role: Option<String>,
+}
+
+impl ProgrammeRow {
+    pub fn view(&self) -> Programme {
+        Programme {
+            id: self.id.clone(),
+            code: self.code.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            target_count: self.target_count,
+            target_role: self.target_role.clone(),
+            version: self.version,
+            created_at: super::utc(self.created_at),
+            updated_at: super::utc(self.updated_at),
+        }
+    }
+
+    pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<ProgrammeRow>> {
+        let q = programmes::table.into_boxed();
+        let q = if super::is_uuid(key) { q.filter(programmes::id.eq(key)) } else { q.filter(programmes::code.eq(key)) };
+        Ok(q.first(conn).optional()?)
+    }
+}
+
+impl Entity for ProgrammeRow {
+    const NAME: &'static str = "programme";
+    const WRITE_SCOPE: Scope = Scope::ReferenceWrite;
+    type Input = ProgrammeInput;
+    type View = Programme;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn view(&self) -> Programme {
+        ProgrammeRow::view(self)
+    }
+    fn to_input(&self) -> ProgrammeInput {
+        ProgrammeInput {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            target_count: self.target_count,
+            target_role: self.target_role.clone(),
+        }
+    }
+    fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<Self>> {
+        ProgrammeRow::find(conn, key)
+    }
+    fn build(conn: &mut DbConnection, input: ProgrammeInput, current: Option<&Self>) -> DomainResult<Self> {
+        let mut ck = Checks::new();
+        let code = slug_code(&mut ck, &input.code, current.map(|c| c.code.as_str()));
+        let name = ck.text("name", &input.name, 200);
+        let description = ck.opt_text("description", input.description.as_deref(), 2000);
+        if let Some(t) = input.target_count {
+            ck.check((1..=10_000_000).contains(&t), "targetCount", "must be between 1 and 10,000,000");
+        }
+        let target_role = input.target_role.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        ck.finish()?;
+        if let Some(r) = &target_role {
+            if RoleRow::find(conn, r)?.is_none() {
+                return Err(DomainError::invalid("targetRole", format!("no role has code {r}")));
+            }
+        }
+        if current.is_none() && ProgrammeRow::find(conn, &code)?.is_some() {
+            return Err(DomainError::Conflict(format!("a programme with code {code} already exists")));
+        }
+        let now = crate::now();
+        Ok(ProgrammeRow {
+            id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),
+            code,
+            name,
+            description,
+            target_count: input.target_count,
+            target_role,
+            version: current.map(|c| c.version + 1).unwrap_or(1),
+            created_at: current.map(|c| c.created_at).unwrap_or(now),
+            updated_at: now,
+        })
+    }
+    fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
+        diesel::insert_into(programmes::table).values(self).execute(conn)?;
+        Ok(())
+    }
+    fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
+        Ok(diesel::update(programmes::table.filter(programmes::id.eq(&self.id)).filter(programmes::version.eq(expected_version)))
+            .set(self)
+            .execute(conn)?)
+    }
+    fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
+        Ok(diesel::delete(programmes::table.filter(programmes::id.eq(&self.id)).filter(programmes::version.eq(self.version)))
+            .execute(conn)?)
+    }
+}

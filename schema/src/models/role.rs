@@ -1,1 +1,168 @@
-//! role
+//! The catalogue of workforce roles.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::actor::Scope;
+use crate::db::DbConnection;
+use crate::domain::crud::{new_id, Entity};
+use crate::error::{DomainError, DomainResult};
+use crate::tables::roles;
+use crate::validate::{is_slug, Checks};
+
+crate::text_enum! {
+    /// NHS workforce staff group.
+    StaffGroup { Gp = "gp", Nurse = "nurse", DirectPatientCare = "direct_patient_care", Admin = "admin" }
+}
+
+crate::text_enum! {
+    /// The professional regulator of a role.
+    Regulator { Gmc = "GMC", Nmc = "NMC", Hcpc = "HCPC", Gphc = "GPhC", None = "none" }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
+#[diesel(table_name = roles, treat_none_as_null = true)]
+pub struct RoleRow {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub staff_group: String,
+    pub regulator: String,
+    pub additional_roles: bool,
+    pub description: Option<String>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A workforce role.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    pub id: String,
+    #[schema(example = "physician-associate")]
+    pub code: String,
+    pub name: String,
+    pub staff_group: StaffGroup,
+    pub regulator: Regulator,
+    /// Whether the role is an additional-roles (ARRS) post.
+    pub additional_roles: bool,
+    pub description: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The writable fields of a role.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleInput {
+    #[schema(example = "physician-associate")]
+    pub code: String,
+    pub name: String,
+    pub staff_group: StaffGroup,
+    pub regulator: Regulator,
+    #[serde(default)]
+    pub additional_roles: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl RoleRow {
+    pub fn view(&self) -> Role {
+        Role {
+            id: self.id.clone(),
+            code: self.code.clone(),
+            name: self.name.clone(),
+            staff_group: StaffGroup::parse(&self.staff_group).unwrap_or(StaffGroup::DirectPatientCare),
+            regulator: Regulator::parse(&self.regulator).unwrap_or(Regulator::None),
+            additional_roles: self.additional_roles,
+            description: self.description.clone(),
+            version: self.version,
+            created_at: super::utc(self.created_at),
+            updated_at: super::utc(self.updated_at),
+        }
+    }
+
+    pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<RoleRow>> {
+        let q = roles::table.into_boxed();
+        let q = if super::is_uuid(key) { q.filter(roles::id.eq(key)) } else { q.filter(roles::code.eq(key)) };
+        Ok(q.first(conn).optional()?)
+    }
+}
+
+/// Checks a role or programme code; codes are permanent once created.
+pub(crate) fn slug_code(ck: &mut Checks, input: &str, current: Option<&str>) -> String {
+    let code = input.trim().to_string();
+    ck.check(is_slug(&code), "code", "must be 2 to 64 lower-case letters, digits or hyphens, e.g. physician-associate");
+    if let Some(cur) = current {
+        ck.check(code == cur, "code", "cannot be changed");
+    }
+    code
+}
+
+impl Entity for RoleRow {
+    const NAME: &'static str = "role";
+    const WRITE_SCOPE: Scope = Scope::ReferenceWrite;
+    type Input = RoleInput;
+    type View = Role;
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn version(&self) -> i32 {
+        self.version
+    }
+    fn view(&self) -> Role {
+        RoleRow::view(self)
+    }
+    fn to_input(&self) -> RoleInput {
+        let v = self.view();
+        RoleInput {
+            code: v.code,
+            name: v.name,
+            staff_group: v.staff_group,
+            regulator: v.regulator,
+            additional_roles: v.additional_roles,
+            description: v.description,
+        }
+    }
+    fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<Self>> {
+        RoleRow::find(conn, key)
+    }
+    fn build(conn: &mut DbConnection, input: RoleInput, current: Option<&Self>) -> DomainResult<Self> {
+        let mut ck = Checks::new();
+        let code = slug_code(&mut ck, &input.code, current.map(|c| c.code.as_str()));
+        let name = ck.text("name", &input.name, 200);
+        let description = ck.opt_text("description", input.description.as_deref(), 2000);
+        ck.finish()?;
+        if current.is_none() && RoleRow::find(conn, &code)?.is_some() {
+            return Err(DomainError::Conflict(format!("a role with code {code} already exists")));
+        }
+        let now = crate::now();
+        Ok(RoleRow {
+            id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),
+            code,
+            name,
+            staff_group: input.staff_group.as_str().to_string(),
+            regulator: input.regulator.as_str().to_string(),
+            additional_roles: input.additional_roles,
+            description,
+            version: current.map(|c| c.version + 1).unwrap_or(1),
+            created_at: current.map(|c| c.created_at).unwrap_or(now),
+            updated_at: now,
+        })
+    }
+    fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
+        diesel::insert_into(roles::table).values(self).execute(conn)?;
+        Ok(())
+    }
+    fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
+        Ok(diesel::update(roles::table.filter(roles::id.eq(&self.id)).filter(roles::version.eq(expected_version))).set(self).execute(conn)?)
+    }
+    fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
+        Ok(diesel::delete(roles::table.filter(roles::id.eq(&self.id)).filter(roles::version.eq(self.version))).execute(conn)?)
+    }
+}
