@@ -1,0 +1,119 @@
+//! The primary care roles API service: REST handlers, auth, OpenAPI and the app builder
+//! that the binary and the tests share.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod openapi;
+pub mod rest;
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers, Next};
+use actix_web::{web, App, HttpRequest, HttpResponse};
+use pcr_schema::Db;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+use crate::auth::AuthConfig;
+use crate::error::{problem_response, ApiError, Problem, PROBLEM_JSON};
+
+/// Everything a running app needs; cheap to clone (one per worker).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub auth: AuthConfig,
+}
+
+/// Builds the whole application: REST, docs, probes, error shaping and request logging.
+pub fn app(
+    state: &AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state.db.clone()))
+        .app_data(web::Data::new(state.auth.clone()))
+        .app_data(web::PayloadConfig::new(rest::body::MAX_BODY_BYTES))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            ApiError::BadRequest(format!("invalid query string: {err}")).into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|err, _| ApiError::BadRequest(format!("invalid path: {err}")).into()))
+        .wrap(ErrorHandlers::new().default_handler(problemise))
+        .wrap(from_fn(request_log))
+        .configure(rest::configure)
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/api-docs/openapi.json", web::get().to(openapi_json))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .config(SwaggerConfig::new(["/api-docs/openapi.json"]).validator_url("none").try_it_out_enabled(true)),
+        )
+        .route("/docs", web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish() }))
+        .default_service(web::to(not_found))
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").json(openapi::ApiDoc::openapi())
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    problem_response(&ApiError::NotFound(format!("there is nothing at {}", req.path())).problem())
+}
+
+/// Turns any error response that is not already a problem document (actix's own 404/405/
+/// 413 and extractor failures) into one, so clients see one error format.
+fn problemise<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem || res.status().as_u16() < 400 {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let detail = match status.as_u16() {
+        404 => "there is no such resource".to_string(),
+        405 => format!("{} is not allowed here", res.request().method()),
+        413 => format!("the request body is larger than {} bytes", rest::body::MAX_BODY_BYTES),
+        _ => res.response().error().map(|e| e.to_string()).unwrap_or_else(|| status.to_string()),
+    };
+    let kind = match status.as_u16() {
+        404 => "not-found",
+        405 => "method-not-allowed",
+        413 => "too-large",
+        415 => "unsupported-media-type",
+        s if s >= 500 => "internal",
+        _ => "bad-request",
+    };
+    let problem = Problem {
+        type_: format!("/problems/{kind}"),
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        status: status.as_u16(),
+        detail,
+        errors: Vec::new(),
+        current_version: None,
+    };
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, problem_response(&problem)).map_into_right_body()))
+}
+
+async fn request_log(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_string();
+    let res = next.call(req).await?;
+    tracing::info!(%method, %path, status = res.status().as_u16(), micros = start.elapsed().as_micros() as u64, "request");
+    Ok(res)
+}

@@ -1,1 +1,102 @@
-fn main() {}
+//! `primary-care-api`: serve (default), migrate, import-ods, token, openapi.
+
+use std::process::ExitCode;
+
+use actix_web::HttpServer;
+use clap::Parser;
+use pcr_api::config::{parse_ttl, Cli, Command, ServeArgs};
+use pcr_api::{app, AppState};
+use pcr_schema::{Backend, Db};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => serve(&cli.db, ServeArgs::parse_default()),
+        Some(Command::Serve(args)) => serve(&cli.db, args),
+        Some(Command::Migrate) => Db::connect(&cli.db.database_url, 1)
+            .map(|_| println!("migrations applied to {}", Backend::of_url(&cli.db.database_url).name()))
+            .map_err(|e| e.to_string()),
+        Some(Command::ImportOds { file, memberships, strict }) => import_ods(&cli.db, &file, memberships.as_deref(), strict),
+        Some(Command::Token { sub, org, scope, ttl, auth }) => parse_ttl(&ttl).and_then(|secs| {
+            auth.config().mint(&sub, org.as_deref(), &scope, secs).map(|t| println!("{t}")).map_err(|e| e.to_string())
+        }),
+        Some(Command::Openapi) => {
+            println!("{}", pcr_api::openapi::document());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+trait ParseDefault {
+    fn parse_default() -> Self;
+}
+
+impl ParseDefault for ServeArgs {
+    /// `serve` with no flags, still reading the environment.
+    fn parse_default() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        Only::parse_from(["primary-care-api"]).args
+    }
+}
+
+fn import_ods(
+    db: &pcr_api::config::DbArgs,
+    file: &std::path::Path,
+    memberships: Option<&std::path::Path>,
+    strict: bool,
+) -> Result<(), String> {
+    let db = Db::connect(&db.database_url, 2).map_err(|e| e.to_string())?;
+    let opts = pcr_schema::ods::ImportOptions { strict, actor: "import-ods".to_string() };
+    let report = pcr_schema::ods::import(&db, file, memberships, &opts).map_err(|e| e.to_string())?;
+    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    Ok(())
+}
+
+fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), String> {
+    let backend = Backend::of_url(&db_args.database_url);
+    let db = Db::connect(&db_args.database_url, db_args.pool_size).map_err(|e| e.to_string())?;
+    // Demo data: on by default for the embedded SQLite database, never on PostgreSQL unless asked.
+    let demo = !args.no_demo && args.demo.unwrap_or(backend == Backend::Sqlite);
+    if demo {
+        match pcr_schema::demo::load_if_empty(&db) {
+            Ok(Some(summary)) => tracing::info!(%summary, "demo data loaded"),
+            Ok(None) => tracing::info!("database already has data; demo data not loaded"),
+            Err(e) => return Err(format!("loading demo data failed: {e}")),
+        }
+    }
+    let auth = args.auth.config();
+    if auth.hs256_secret.is_none() {
+        tracing::warn!("no JWT key configured (JWT_HS256_SECRET): reads of reference data work, every write is refused");
+    }
+    let state = AppState { db, auth };
+    let bind = args.bind.clone();
+    let workers = args.workers;
+    actix_web::rt::System::new().block_on(async move {
+        let mut server = HttpServer::new(move || app(&state)).shutdown_timeout(20);
+        if let Some(w) = workers {
+            server = server.workers(w.max(1));
+        }
+        let server = server.bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+        tracing::info!(
+            "serving on http://{bind} ({}): REST /api/v1, Swagger UI http://{bind}/docs/, OpenAPI http://{bind}/api-docs/openapi.json",
+            backend.name()
+        );
+        // actix-web stops gracefully on SIGTERM, SIGINT and Ctrl-C.
+        server.run().await.map_err(|e| e.to_string())
+    })
+}

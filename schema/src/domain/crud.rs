@@ -15,6 +15,8 @@ pub trait Entity: Sized + Clone {
     const NAME: &'static str;
     /// The scope a writer needs.
     const WRITE_SCOPE: Scope;
+    /// The scope a reader needs; `None` for public reference data.
+    const READ_SCOPE: Option<Scope> = None;
     /// The writable fields, as clients send them (PUT body; PATCH merges into it).
     type Input: Serialize + DeserializeOwned;
     /// The representation clients read.
@@ -48,7 +50,10 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-pub fn get<E: Entity>(db: &Db, key: &str) -> DomainResult<E> {
+pub fn get<E: Entity>(db: &Db, actor: Option<&Actor>, key: &str) -> DomainResult<E> {
+    if let Some(scope) = E::READ_SCOPE {
+        require(actor, scope)?;
+    }
     db.read(|c| E::find(c, key)?.ok_or_else(|| DomainError::not_found(E::NAME, key)))
 }
 

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::actor::Actor;
+use crate::actor::{require, Actor, Scope};
 use crate::audit::Action;
 use crate::db::{Db, MultiBackend};
 use crate::error::DomainResult;
@@ -43,7 +43,8 @@ pub struct PlacementQuery {
 
 pub const PLACEMENT_SORTS: &[&str] = &["createdAt", "startDate", "updatedAt"];
 
-pub fn list(db: &Db, query: &PlacementQuery) -> DomainResult<Page<Placement>> {
+pub fn list(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainResult<Page<Placement>> {
+    require(actor, Scope::PlacementsRead)?;
     let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), PLACEMENT_SORTS)?;
     let mut q = placements::table.into_boxed::<MultiBackend>();
     let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);

@@ -113,9 +113,6 @@ pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> Dom
     Ok(page.map(|r| r.view()))
 }
 
-pub fn get(db: &Db, key: &str) -> DomainResult<PracticeRow> {
-    crate::domain::crud::get::<PracticeRow>(db, key)
-}
 
 /// The federations a practice belongs to on `day`.
 pub fn federations_of(conn: &mut DbConnection, ods_code: &str, day: NaiveDate) -> DomainResult<Vec<Federation>> {

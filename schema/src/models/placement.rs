@@ -189,6 +189,7 @@ impl PlacementRow {
 impl Entity for PlacementRow {
     const NAME: &'static str = "placement";
     const WRITE_SCOPE: Scope = Scope::PlacementsWrite;
+    const READ_SCOPE: Option<Scope> = Some(Scope::PlacementsRead);
     type Input = PlacementInput;
     type View = Placement;
 

@@ -1,0 +1,118 @@
+//! Configuration from flags and environment, shared by the sub-commands.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::AuthConfig;
+
+#[derive(Debug, Parser)]
+#[command(name = "primary-care-api", version, about = "England's primary care workforce structure as a REST API")]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DbArgs {
+    /// `postgres://…` for PostgreSQL, or an SQLite file path (optionally `sqlite://path`).
+    #[arg(long, env = "DATABASE_URL", default_value = "primary-care.sqlite3", global = true)]
+    pub database_url: String,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16, global = true)]
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct AuthArgs {
+    /// HS256 secret for development tokens. Without any key, no token verifies.
+    #[arg(long, env = "JWT_HS256_SECRET", hide_env_values = true)]
+    pub jwt_hs256_secret: Option<String>,
+    /// Required `iss` claim, when set.
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim, when set.
+    #[arg(long, env = "JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+}
+
+impl AuthArgs {
+    pub fn config(&self) -> AuthConfig {
+        AuthConfig {
+            hs256_secret: self.jwt_hs256_secret.as_ref().filter(|s| !s.is_empty()).map(|s| s.as_bytes().to_vec()),
+            issuer: self.jwt_issuer.clone().filter(|s| !s.is_empty()),
+            audience: self.jwt_audience.clone().filter(|s| !s.is_empty()),
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Load demo data into an empty database (default: yes on SQLite, no on PostgreSQL).
+    #[arg(long, env = "DEMO_DATA")]
+    pub demo: Option<bool>,
+    /// Never load demo data.
+    #[arg(long, conflicts_with = "demo")]
+    pub no_demo: bool,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "WORKERS")]
+    pub workers: Option<usize>,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Import GP practices from an NHS ODS epraccur file (legacy or current layout).
+    ImportOds {
+        /// The epraccur CSV file.
+        file: std::path::PathBuf,
+        /// An epcmem CSV file of practice → commissioner memberships.
+        #[arg(long)]
+        memberships: Option<std::path::PathBuf>,
+        /// Reject the whole file when any row is malformed (default: skip such rows).
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Mint a development token signed with JWT_HS256_SECRET.
+    Token {
+        /// Subject: the partner's identifier.
+        #[arg(long)]
+        sub: String,
+        /// The organisation the partner acts for (ODS, federation or ICT code).
+        #[arg(long)]
+        org: Option<String>,
+        /// Space-separated scopes.
+        #[arg(long, default_value = "placements:read placements:write")]
+        scope: String,
+        /// Lifetime, e.g. 3600, 90s, 15m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        #[command(flatten)]
+        auth: AuthArgs,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+/// Parses `90`, `90s`, `15m`, `1h`, `7d` into seconds.
+pub fn parse_ttl(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 3600, 15m, 1h or 7d"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{s}`: the unit must be s, m, h or d")),
+    };
+    n.checked_mul(mult).filter(|v| *v > 0).ok_or_else(|| format!("`{s}` is not a positive duration"))
+}
