@@ -1,1 +1,12 @@
-fn main(){}
+//! End-to-end tests over the HTTP surface, one binary, every test on SQLite and — when
+//! TEST_DATABASE_URL is set — on PostgreSQL too.
+
+mod harness;
+
+mod auth;
+mod bad_input;
+mod concurrency;
+mod contract;
+mod groups;
+mod placements;
+mod practices;

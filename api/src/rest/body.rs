@@ -27,6 +27,11 @@ pub fn json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> ApiResult<T>
         Some(mt) => return Err(ApiError::UnsupportedMediaType(format!("send application/json, not {mt}"))),
         None => return Err(ApiError::UnsupportedMediaType("send a Content-Type of application/json".into())),
     }
+    // Every input is an object; say so plainly rather than with serde's tuple-struct wording.
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{' ) && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+        return Err(ApiError::Domain(pcr_schema::DomainError::invalid("body", "must be a JSON object")));
+    }
     Ok(from_json_slice(body)?)
 }
 

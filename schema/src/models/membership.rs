@@ -22,7 +22,7 @@ pub fn active_on(start: NaiveDate, end: Option<NaiveDate>, day: NaiveDate) -> bo
 
 /// Federation and ICT memberships differ only in their group; one definition serves both.
 macro_rules! membership {
-    ($row:ident, $view:ident, $input:ident, $table:ident, $group_col:ident, $group_row:ident, $name:literal, $group_doc:literal) => {
+    ($row:ident, $view:ident, $input:ident, $table:ident, $group_col:ident, $group_row:ident, $group_json:literal, $name:literal, $group_doc:literal) => {
         #[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
         #[diesel(table_name = $table, treat_none_as_null = true)]
         pub struct $row {
@@ -107,7 +107,7 @@ macro_rules! membership {
                 ck.date_order(Some(input.start_date), input.end_date, "endDate");
                 ck.finish()?;
                 let group = $group_row::find(conn, input.$group_col.trim())?.ok_or_else(|| {
-                    DomainError::invalid(stringify!($group_col), format!("no {} has code {}", $group_doc, input.$group_col))
+                    DomainError::invalid($group_json, format!("no {} has code {}", $group_doc, input.$group_col))
                 })?;
                 let practice = PracticeRow::find(conn, input.ods_code.trim())?
                     .ok_or_else(|| DomainError::invalid("odsCode", format!("no practice has ODS code {}", input.ods_code)))?;
@@ -161,6 +161,7 @@ membership!(
     federation_memberships,
     federation_code,
     FederationRow,
+    "federationCode",
     "federation membership",
     "a federation"
 );
@@ -171,6 +172,7 @@ membership!(
     ict_memberships,
     ict_code,
     IctRow,
+    "ictCode",
     "ICT membership",
     "an integrated care team"
 );
