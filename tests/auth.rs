@@ -4,7 +4,11 @@ use pcr_api::auth::AuthConfig;
 
 #[test]
 fn issuer_and_audience_are_checked_when_configured() {
-    let strict = AuthConfig { hs256_secret: Some(b"k".repeat(32)), issuer: Some("https://idp.example".into()), audience: Some("pcr".into()) };
+    let strict = AuthConfig {
+        hs256_secret: Some(b"k".repeat(32)),
+        issuer: Some("https://idp.example".into()),
+        audience: Some("pcr".into()),
+    };
     let good = strict.mint("p1", Some("M83001"), "placements:write", 60).unwrap();
     let actor = strict.verify(&good).unwrap();
     assert_eq!(actor.subject, "p1");

@@ -4,7 +4,13 @@ use serde_json::json;
 
 use crate::harness::{TestApp, SECRET};
 
-crate::on_both_backends!(bad_bodies_change_nothing, bad_preconditions, bad_tokens, bad_queries, unknown_routes_and_methods);
+crate::on_both_backends!(
+    bad_bodies_change_nothing,
+    bad_preconditions,
+    bad_tokens,
+    bad_queries,
+    unknown_routes_and_methods
+);
 
 /// Row counts of every table a write could touch.
 fn snapshot(app: &TestApp) -> Vec<i64> {
@@ -26,7 +32,8 @@ async fn bad_bodies_change_nothing(app: TestApp) {
         p
     };
     // (path, content type, body, status, problem type, fields)
-    let cases: Vec<(&str, &str, String, u16, &str, Vec<&str>)> = vec![
+    type Case<'a> = (&'a str, &'a str, String, u16, &'a str, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         ("/api/v1/practices", "application/json", "{\"odsCode\": ".into(), 400, "bad-request", vec![]),
         ("/api/v1/practices", "application/json", "[1,2]".into(), 422, "validation", vec!["body"]),
         ("/api/v1/practices", "text/plain", "hello".into(), 415, "unsupported-media-type", vec![]),
@@ -79,21 +86,56 @@ async fn bad_preconditions(app: TestApp) {
     let before = snapshot(&app);
     let body = json!({"odsCode": "M83001", "name": "Renamed", "postcode": "ST3 7DY"});
     app.put("/api/v1/practices/M83001").bearer(&token).json(&body).send().await.problem(428, "precondition-required");
-    app.put("/api/v1/practices/M83001").bearer(&token).if_match("*").json(&body).send().await.problem(428, "precondition-required");
+    app.put("/api/v1/practices/M83001")
+        .bearer(&token)
+        .if_match("*")
+        .json(&body)
+        .send()
+        .await
+        .problem(428, "precondition-required");
     let stale = app.put("/api/v1/practices/M83001").bearer(&token).if_match("\"7\"").json(&body).send().await;
     stale.problem(412, "stale-version");
     assert_eq!(stale.body["currentVersion"], 1);
-    app.put("/api/v1/practices/M83001").bearer(&token).if_match("W/\"1\"").json(&body).send().await.problem(412, "stale-version");
-    app.put("/api/v1/practices/M83001").bearer(&token).if_match("garbage").json(&body).send().await.problem(412, "stale-version");
+    app.put("/api/v1/practices/M83001")
+        .bearer(&token)
+        .if_match("W/\"1\"")
+        .json(&body)
+        .send()
+        .await
+        .problem(412, "stale-version");
+    app.put("/api/v1/practices/M83001")
+        .bearer(&token)
+        .if_match("garbage")
+        .json(&body)
+        .send()
+        .await
+        .problem(412, "stale-version");
     app.delete("/api/v1/practices/M83001").bearer(&token).send().await.problem(428, "precondition-required");
-    app.put("/api/v1/practices/Z99999").bearer(&token).if_match("\"1\"").json(&body).send().await.problem(404, "not-found");
-    app.patch("/api/v1/practices/M83001").bearer(&token).if_match("\"1\"").json(&json!([1])).send().await.problem(422, "validation");
+    app.put("/api/v1/practices/Z99999")
+        .bearer(&token)
+        .if_match("\"1\"")
+        .json(&body)
+        .send()
+        .await
+        .problem(404, "not-found");
+    app.patch("/api/v1/practices/M83001")
+        .bearer(&token)
+        .if_match("\"1\"")
+        .json(&json!([1]))
+        .send()
+        .await
+        .problem(422, "validation");
     assert_eq!(snapshot(&app), before);
     assert_eq!(app.get("/api/v1/practices/M83001").send().await.body["name"], "Meir Health Centre");
 }
 
 fn mint(claims: serde_json::Value, alg: jsonwebtoken::Algorithm, secret: &str) -> String {
-    jsonwebtoken::encode(&jsonwebtoken::Header::new(alg), &claims, &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 async fn bad_tokens(app: TestApp) {
@@ -125,7 +167,11 @@ async fn bad_tokens(app: TestApp) {
         assert_eq!(r.status, 401, "{what}: {}", r.text);
         r.problem(401, "unauthenticated");
         assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"), "{what}");
-        let read = app.get("/api/v1/placements").header("authorization", &format!("Bearer {}", token.clone().unwrap_or_default())).send().await;
+        let read = app
+            .get("/api/v1/placements")
+            .header("authorization", &format!("Bearer {}", token.clone().unwrap_or_default()))
+            .send()
+            .await;
         assert_eq!(read.status, 401, "{what} reading placements");
     }
     // Right signature, wrong scope: 403 for writes and for placement reads.
@@ -164,8 +210,16 @@ async fn bad_queries(app: TestApp) {
 async fn unknown_routes_and_methods(app: TestApp) {
     app.get("/api/v1/nothing-here").send().await.problem(404, "not-found");
     app.get("/api/v1/practices/Z99999").send().await.problem(404, "not-found");
-    app.get("/api/v1/placements/not-a-uuid").bearer(&app.token("placements:read")).send().await.problem(404, "not-found");
-    app.delete("/api/v1/placements/00000000-0000-0000-0000-000000000000").bearer(&app.admin()).send().await.problem(405, "method-not-allowed");
+    app.get("/api/v1/placements/not-a-uuid")
+        .bearer(&app.token("placements:read"))
+        .send()
+        .await
+        .problem(404, "not-found");
+    app.delete("/api/v1/placements/00000000-0000-0000-0000-000000000000")
+        .bearer(&app.admin())
+        .send()
+        .await
+        .problem(405, "method-not-allowed");
     app.req(actix_web::http::Method::PUT, "/api/v1/practices").send().await.problem(405, "method-not-allowed");
     let health = app.get("/healthz").send().await;
     assert_eq!(health.status, 200);

@@ -11,8 +11,18 @@ async fn same_etag_exactly_one_wins(app: TestApp) {
     app.practice("M83001", "Meir Health Centre", "ST3 7DY").await;
     for round in 1..=5 {
         let etag = format!("\"{round}\"");
-        let a = app.patch("/api/v1/practices/M83001").bearer(&token).if_match(&etag).json(&json!({"name": format!("A{round}")})).send();
-        let b = app.patch("/api/v1/practices/M83001").bearer(&token).if_match(&etag).json(&json!({"name": format!("B{round}")})).send();
+        let a = app
+            .patch("/api/v1/practices/M83001")
+            .bearer(&token)
+            .if_match(&etag)
+            .json(&json!({"name": format!("A{round}")}))
+            .send();
+        let b = app
+            .patch("/api/v1/practices/M83001")
+            .bearer(&token)
+            .if_match(&etag)
+            .json(&json!({"name": format!("B{round}")}))
+            .send();
         let (a, b) = futures_util::future::join(a, b).await;
         let mut statuses = [a.status, b.status];
         statuses.sort();

@@ -23,9 +23,15 @@ async fn openapi_matches_committed_file(app: TestApp) {
     );
     // Every path the issue names is documented.
     for path in [
-        "/api/v1/practices", "/api/v1/practices/{key}", "/api/v1/practices/{key}/placements",
-        "/api/v1/federations/{key}/practices", "/api/v1/icts/{key}/partner-services", "/api/v1/roles",
-        "/api/v1/programmes/{key}/placements", "/api/v1/placements/{key}/end", "/readyz",
+        "/api/v1/practices",
+        "/api/v1/practices/{key}",
+        "/api/v1/practices/{key}/placements",
+        "/api/v1/federations/{key}/practices",
+        "/api/v1/icts/{key}/partner-services",
+        "/api/v1/roles",
+        "/api/v1/programmes/{key}/placements",
+        "/api/v1/placements/{key}/end",
+        "/readyz",
     ] {
         assert!(served.body["paths"][path].is_object(), "{path} is documented");
     }
@@ -40,7 +46,11 @@ async fn swagger_ui_is_offline(app: TestApp) {
     let init = app.get("/docs/swagger-initializer.js").send().await;
     assert_eq!(init.status, 200);
     assert!(init.text.contains("/api-docs/openapi.json"));
-    assert!(init.text.replace(char::is_whitespace, "").contains("\"validatorUrl\":\"none\""), "no call to the public validator: {}", init.text);
+    assert!(
+        init.text.replace(char::is_whitespace, "").contains("\"validatorUrl\":\"none\""),
+        "no call to the public validator: {}",
+        init.text
+    );
     for asset in ["swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"] {
         let r = app.get(&format!("/docs/{asset}")).send().await;
         assert_eq!(r.status, 200, "{asset} is served locally");

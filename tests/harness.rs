@@ -34,7 +34,8 @@ impl Drop for TestApp {
             Cleanup::PgDatabase { admin_url, name } => {
                 use diesel::{Connection, RunQueryDsl};
                 if let Ok(mut c) = diesel::PgConnection::establish(admin_url) {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut c);
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut c);
                 }
             }
         }
@@ -66,7 +67,8 @@ impl TestApp {
             }
             Backend::Postgres => {
                 use diesel::{Connection, RunQueryDsl};
-                let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set for PostgreSQL tests");
+                let admin_url =
+                    std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set for PostgreSQL tests");
                 let name = format!("pcr_test_{id}");
                 let mut c = diesel::PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
                 diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut c).expect("create test database");
@@ -118,7 +120,8 @@ impl TestApp {
             n: i64,
         }
         let mut c = self.db().conn().expect("conn");
-        let rows: Vec<N> = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).load(&mut *c).expect("count");
+        let rows: Vec<N> =
+            diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).load(&mut *c).expect("count");
         rows[0].n
     }
 
@@ -172,7 +175,10 @@ impl Resp {
     }
     /// The fields named in a validation problem.
     pub fn fields(&self) -> Vec<String> {
-        self.body["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect())
+            .unwrap_or_default()
     }
 }
 

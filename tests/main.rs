@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod concurrency;
 mod contract;
+mod demo;
 mod groups;
 mod placements;
 mod practices;

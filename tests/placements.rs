@@ -57,7 +57,13 @@ async fn placement_lifecycle(app: TestApp) {
     assert_eq!(ended.status, 200, "{}", ended.text);
     assert_eq!(ended.body["endDate"], "2026-12-31");
     assert_eq!(ended.etag(), "\"2\"");
-    let before_start = app.post(&format!("/api/v1/placements/{id}/end")).bearer(&token).if_match("\"2\"").json(&json!({"endDate": "2026-01-01"})).send().await;
+    let before_start = app
+        .post(&format!("/api/v1/placements/{id}/end"))
+        .bearer(&token)
+        .if_match("\"2\"")
+        .json(&json!({"endDate": "2026-01-01"}))
+        .send()
+        .await;
     before_start.problem(422, "validation");
     assert_eq!(before_start.fields(), ["endDate"]);
     let events = app.db().read(|c| pcr_schema::audit::for_entity(c, "placement", id)).unwrap();
@@ -67,14 +73,24 @@ async fn placement_lifecycle(app: TestApp) {
     app.delete("/api/v1/practices/M83001").bearer(&token).if_match("\"1\"").send().await.problem(409, "conflict");
     assert_eq!(app.count("practices"), 1);
     // A writer without placements:write cannot end one.
-    app.post(&format!("/api/v1/placements/{id}/end")).bearer(&reader).if_match("\"2\"").send().await.problem(403, "forbidden");
+    app.post(&format!("/api/v1/placements/{id}/end"))
+        .bearer(&reader)
+        .if_match("\"2\"")
+        .send()
+        .await
+        .problem(403, "forbidden");
 }
 
 async fn placement_filters(app: TestApp) {
     let token = app.admin();
     app.practice("M83001", "Meir Health Centre", "ST3 7DY").await;
     app.practice("M83002", "Longton Hall Surgery", "ST3 5AA").await;
-    let fed = app.post("/api/v1/federations").bearer(&token).json(&json!({"code": "NSGPF", "name": "North Staffs"})).send().await;
+    let fed = app
+        .post("/api/v1/federations")
+        .bearer(&token)
+        .json(&json!({"code": "NSGPF", "name": "North Staffs"}))
+        .send()
+        .await;
     assert_eq!(fed.status, 201);
     let today = chrono::Utc::now().date_naive();
     let day = |offset: i64| (today + chrono::Duration::days(offset)).to_string();
@@ -103,7 +119,12 @@ async fn placement_filters(app: TestApp) {
         async move {
             let r = app.get(&path).bearer(&reader).send().await;
             assert_eq!(r.status, 200, "{path}: {}", r.text);
-            let mut s: Vec<String> = r.body["items"].as_array().unwrap().iter().map(|p| p["staffRef"].as_str().unwrap().to_string()).collect();
+            let mut s: Vec<String> = r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["staffRef"].as_str().unwrap().to_string())
+                .collect();
             s.sort();
             s
         }
@@ -120,11 +141,13 @@ async fn placement_filters(app: TestApp) {
     assert_eq!(staff(format!("/api/v1/placements?active_on={}", day(-50))).await, ["S1", "S2"]);
     assert_eq!(staff("/api/v1/placements?host_type=federation".into()).await, ["S2"]);
     let by_start = app.get("/api/v1/placements?sort=-startDate&limit=2").bearer(&reader).send().await;
-    let firsts: Vec<&str> = by_start.body["items"].as_array().unwrap().iter().map(|p| p["staffRef"].as_str().unwrap()).collect();
+    let firsts: Vec<&str> =
+        by_start.body["items"].as_array().unwrap().iter().map(|p| p["staffRef"].as_str().unwrap()).collect();
     assert_eq!(firsts, ["S4", "S3"]);
     let next = by_start.body["next"].as_str().unwrap().to_string();
     let rest = app.get(&next).bearer(&reader).send().await;
-    let rest: Vec<&str> = rest.body["items"].as_array().unwrap().iter().map(|p| p["staffRef"].as_str().unwrap()).collect();
+    let rest: Vec<&str> =
+        rest.body["items"].as_array().unwrap().iter().map(|p| p["staffRef"].as_str().unwrap()).collect();
     assert_eq!(rest, ["S1", "S2"]);
     app.get("/api/v1/roles/astronaut/placements").bearer(&reader).send().await.problem(404, "not-found");
 }

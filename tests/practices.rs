@@ -98,7 +98,8 @@ async fn list_filters_and_pages(app: TestApp) {
         ("D83003", "The Meir Practice_%", "WS14 9AA", "05D", "active"),
     ];
     for (ods, name, pc, comm, status) in practices {
-        let mut body = json!({"odsCode": ods, "name": name, "postcode": pc, "commissionerCode": comm, "status": status});
+        let mut body =
+            json!({"odsCode": ods, "name": name, "postcode": pc, "commissionerCode": comm, "status": status});
         if status == "closed" {
             body["closedOn"] = json!("2020-01-01");
         }
@@ -154,7 +155,13 @@ async fn list_filters_and_pages(app: TestApp) {
     let later = app.get("/api/v1/practices/M83002").send().await;
     let since = later.body["updatedAt"].as_str().unwrap().to_string();
     tokio_sleep().await;
-    let r = app.patch("/api/v1/practices/M83003").bearer(&token).if_match("\"1\"").json(&json!({"listSize": 9000})).send().await;
+    let r = app
+        .patch("/api/v1/practices/M83003")
+        .bearer(&token)
+        .if_match("\"1\"")
+        .json(&json!({"listSize": 9000}))
+        .send()
+        .await;
     assert_eq!(r.status, 200);
     let changed = app.get(&format!("/api/v1/practices?updated_since={}", since.replace(':', "%3A"))).send().await;
     assert!(codes(&changed).contains(&"M83003".to_string()));
@@ -169,7 +176,13 @@ async fn audit_rows_follow_writes(app: TestApp) {
     let token = app.admin();
     app.practice("M83001", "Meir Health Centre", "ST3 7DY").await;
     assert_eq!(app.count("audit_events"), 1);
-    let r = app.patch("/api/v1/practices/M83001").bearer(&token).if_match("\"1\"").json(&json!({"name": "Meir HC"})).send().await;
+    let r = app
+        .patch("/api/v1/practices/M83001")
+        .bearer(&token)
+        .if_match("\"1\"")
+        .json(&json!({"name": "Meir HC"}))
+        .send()
+        .await;
     assert_eq!(r.status, 200);
     let id = r.body["id"].as_str().unwrap().to_string();
     let events = app.db().read(|c| pcr_schema::audit::for_entity(c, "practice", &id)).unwrap();
@@ -184,7 +197,8 @@ async fn audit_rows_follow_writes(app: TestApp) {
     assert_eq!(before["name"], "Meir Health Centre");
     assert_eq!(after["name"], "Meir HC");
     // A refused write leaves no audit row.
-    let refused = app.patch("/api/v1/practices/M83001").bearer(&token).if_match("\"1\"").json(&json!({"name": "X"})).send().await;
+    let refused =
+        app.patch("/api/v1/practices/M83001").bearer(&token).if_match("\"1\"").json(&json!({"name": "X"})).send().await;
     refused.problem(412, "stale-version");
     assert_eq!(refused.body["currentVersion"], 2);
     assert_eq!(app.count("audit_events"), 2);

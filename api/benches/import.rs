@@ -15,14 +15,8 @@ use std::time::{Duration, Instant};
 use pcr_schema::ods::{import, ImportOptions, ImportReport};
 use pcr_schema::Db;
 
-const EPRACCUR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/data/ods/epraccur-2019.csv"
-);
-const EPCMEM: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/data/ods/epcmem-2019.csv"
-);
+const EPRACCUR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/ods/epraccur-2019.csv");
+const EPCMEM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/ods/epcmem-2019.csv");
 const RUNS: usize = 3;
 
 type BenchResult<T> = Result<T, Box<dyn Error>>;
@@ -45,13 +39,7 @@ impl Scratch {
             Some(admin_url) => {
                 psql(admin_url, &format!("CREATE DATABASE \"{name}\""))?;
                 let url = with_database(admin_url, &name);
-                Ok((
-                    Scratch::Postgres {
-                        admin_url: admin_url.to_string(),
-                        database: name,
-                    },
-                    url,
-                ))
+                Ok((Scratch::Postgres { admin_url: admin_url.to_string(), database: name }, url))
             }
         }
     }
@@ -63,14 +51,8 @@ impl Scratch {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
-            Scratch::Postgres {
-                admin_url,
-                database,
-            } => {
-                if let Err(e) = psql(
-                    &admin_url,
-                    &format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"),
-                ) {
+            Scratch::Postgres { admin_url, database } => {
+                if let Err(e) = psql(&admin_url, &format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")) {
                     eprintln!("could not drop {database}: {e}");
                 }
             }
@@ -79,11 +61,7 @@ impl Scratch {
 }
 
 fn psql(url: &str, sql: &str) -> BenchResult<()> {
-    let out = Command::new("psql")
-        .arg(url)
-        .arg("-qAtc")
-        .arg(sql)
-        .output()?;
+    let out = Command::new("psql").arg(url).arg("-qAtc").arg(sql).output()?;
     if !out.status.success() {
         return Err(format!("psql: {}", String::from_utf8_lossy(&out.stderr).trim()).into());
     }
@@ -115,29 +93,17 @@ fn one_run(admin_url: Option<&str>) -> BenchResult<Run> {
     // Run inside a closure so the scratch database is dropped whatever happens.
     let result = (|| -> BenchResult<Run> {
         let db = Db::connect(&url, 4)?;
-        let opts = ImportOptions {
-            strict: true,
-            actor: "bench".to_string(),
-        };
+        let opts = ImportOptions { strict: true, actor: "bench".to_string() };
         let started = Instant::now();
         let report = import(&db, Path::new(EPRACCUR), Some(Path::new(EPCMEM)), &opts)?;
         let first = started.elapsed();
         let started = Instant::now();
         let second = import(&db, Path::new(EPRACCUR), Some(Path::new(EPCMEM)), &opts)?;
         let again = started.elapsed();
-        if second.inserted
-            + second.updated
-            + second.memberships_inserted
-            + second.memberships_updated
-            != 0
-        {
+        if second.inserted + second.updated + second.memberships_inserted + second.memberships_updated != 0 {
             return Err("the second import changed data; it must be a no-op".into());
         }
-        Ok(Run {
-            first,
-            again,
-            report,
-        })
+        Ok(Run { first, again, report })
     })();
     scratch.drop_scratch();
     result

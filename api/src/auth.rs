@@ -59,10 +59,9 @@ fn unix_now() -> u64 {
 impl AuthConfig {
     /// Verifies signature, algorithm, `exp`, `nbf`, and `iss`/`aud` when configured.
     pub fn verify(&self, token: &str) -> Result<Actor, ApiError> {
-        let secret = self
-            .hs256_secret
-            .as_ref()
-            .ok_or_else(|| ApiError::Unauthorized("this server has no token key configured; it accepts no tokens".into()))?;
+        let secret = self.hs256_secret.as_ref().ok_or_else(|| {
+            ApiError::Unauthorized("this server has no token key configured; it accepts no tokens".into())
+        })?;
         // Only HS256 is accepted: `alg: none` and any other algorithm fail here.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
@@ -141,8 +140,7 @@ fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
-    let auth = req
-        .app_data::<web::Data<AuthConfig>>()
-        .ok_or_else(|| ApiError::Internal("auth is not configured".into()))?;
+    let auth =
+        req.app_data::<web::Data<AuthConfig>>().ok_or_else(|| ApiError::Internal("auth is not configured".into()))?;
     auth.verify(token).map(|a| Caller(Some(a)))
 }

@@ -45,10 +45,14 @@ pub fn app(
         .app_data(web::Data::new(state.db.clone()))
         .app_data(web::Data::new(state.auth.clone()))
         .app_data(web::PayloadConfig::new(rest::body::MAX_BODY_BYTES))
-        .app_data(web::QueryConfig::default().error_handler(|err, _| {
-            ApiError::BadRequest(format!("invalid query string: {err}")).into()
-        }))
-        .app_data(web::PathConfig::default().error_handler(|err, _| ApiError::BadRequest(format!("invalid path: {err}")).into()))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| ApiError::BadRequest(format!("invalid query string: {err}")).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|err, _| ApiError::BadRequest(format!("invalid path: {err}")).into()),
+        )
         .wrap(ErrorHandlers::new().default_handler(problemise))
         .wrap(from_fn(request_log))
         .configure(rest::configure)
@@ -59,7 +63,12 @@ pub fn app(
             SwaggerUi::new("/docs/{_:.*}")
                 .config(SwaggerConfig::new(["/api-docs/openapi.json"]).validator_url("none").try_it_out_enabled(true)),
         )
-        .route("/docs", web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish() }))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
+            }),
+        )
         .default_service(web::to(not_found))
 }
 
@@ -109,7 +118,10 @@ fn problemise<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::R
     Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, problem_response(&problem)).map_into_right_body()))
 }
 
-async fn request_log(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+async fn request_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_string();

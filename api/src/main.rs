@@ -20,7 +20,9 @@ fn main() -> ExitCode {
         Some(Command::Migrate) => Db::connect(&cli.db.database_url, 1)
             .map(|_| println!("migrations applied to {}", Backend::of_url(&cli.db.database_url).name()))
             .map_err(|e| e.to_string()),
-        Some(Command::ImportOds { file, memberships, strict }) => import_ods(&cli.db, &file, memberships.as_deref(), strict),
+        Some(Command::ImportOds { file, memberships, strict }) => {
+            import_ods(&cli.db, &file, memberships.as_deref(), strict)
+        }
         Some(Command::Token { sub, org, scope, ttl, auth }) => parse_ttl(&ttl).and_then(|secs| {
             auth.config().mint(&sub, org.as_deref(), &scope, secs).map(|t| println!("{t}")).map_err(|e| e.to_string())
         }),
@@ -81,7 +83,9 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
     }
     let auth = args.auth.config();
     if auth.hs256_secret.is_none() {
-        tracing::warn!("no JWT key configured (JWT_HS256_SECRET): reads of reference data work, every write is refused");
+        tracing::warn!(
+            "no JWT key configured (JWT_HS256_SECRET): reads of reference data work, every write is refused"
+        );
     }
     let state = AppState { db, auth };
     let bind = args.bind.clone();

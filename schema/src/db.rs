@@ -50,10 +50,8 @@ struct SqliteSetup;
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqliteSetup {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
-            c.batch_execute(
-                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
-            )
-            .map_err(diesel::r2d2::Error::QueryError)?;
+            c.batch_execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
+                .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
     }
@@ -97,11 +95,7 @@ impl Db {
             .connection_customizer(Box::new(SqliteSetup))
             .build(manager)
             .map_err(|e| DomainError::Unavailable(format!("cannot connect to the database: {e}")))?;
-        let db = Db {
-            pool,
-            backend,
-            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
-        };
+        let db = Db { pool, backend, write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))) };
         db.migrate()?;
         Ok(db)
     }
@@ -111,9 +105,7 @@ impl Db {
     }
 
     pub fn conn(&self) -> Result<PooledConn, DomainError> {
-        self.pool
-            .get()
-            .map_err(|e| DomainError::Unavailable(format!("no database connection: {e}")))
+        self.pool.get().map_err(|e| DomainError::Unavailable(format!("no database connection: {e}")))
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -128,26 +120,17 @@ impl Db {
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot).
-    pub fn read<T>(
-        &self,
-        f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
-    ) -> Result<T, DomainError> {
+    pub fn read<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>) -> Result<T, DomainError> {
         let mut conn = self.conn()?;
         f(&mut conn)
     }
 
     /// Runs `f` in one write transaction: everything it writes, audit rows included,
     /// commits together or not at all.
-    pub fn write<T>(
-        &self,
-        f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
-    ) -> Result<T, DomainError> {
+    pub fn write<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>) -> Result<T, DomainError> {
         use diesel::Connection;
         let mut conn = self.conn()?;
-        let _guard = match &self.write_lock {
-            Some(lock) => Some(lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
-            None => None,
-        };
+        let _guard = self.write_lock.as_ref().map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let conn: &mut DbConnection = &mut conn;
         conn.transaction(f)
     }

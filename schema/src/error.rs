@@ -4,8 +4,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 
 /// One problem with one field of the input, addressed by a JSON pointer-like path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// Where the problem is, e.g. `hoursPerWeek` or `addressLines/2`.
     pub field: String,
@@ -70,9 +69,9 @@ impl From<DieselError> for DomainError {
                         format!("violates a data rule: {}", info.message()),
                     )])
                 }
-                DatabaseErrorKind::SerializationFailure => DomainError::Conflict(
-                    "a concurrent change conflicted with this one; retry".to_string(),
-                ),
+                DatabaseErrorKind::SerializationFailure => {
+                    DomainError::Conflict("a concurrent change conflicted with this one; retry".to_string())
+                }
                 DatabaseErrorKind::ClosedConnection => DomainError::Unavailable(info.message().to_string()),
                 _ => DomainError::Database(e),
             },

@@ -41,10 +41,7 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions {
-            strict: false,
-            actor: "ods-import".to_string(),
-        }
+        ImportOptions { strict: false, actor: "ods-import".to_string() }
     }
 }
 
@@ -107,9 +104,7 @@ pub fn import(
         db,
         &file_name(epraccur),
         practices_file,
-        memberships_file
-            .as_mut()
-            .map(|(name, f)| (name.as_str(), f as &mut dyn Read)),
+        memberships_file.as_mut().map(|(name, f)| (name.as_str(), f as &mut dyn Read)),
         opts,
     )
 }
@@ -138,11 +133,7 @@ pub fn import_reader<R: Read>(
         gp_practices: practices.rows.len(),
         skipped_non_gp: practices.skipped_non_gp,
         skipped_invalid: practices.problems.len(),
-        closed: practices
-            .rows
-            .iter()
-            .filter(|p| p.status == PracticeStatus::Closed)
-            .count(),
+        closed: practices.rows.iter().filter(|p| p.status == PracticeStatus::Closed).count(),
         problems: practices.problems,
         ..ImportReport::default()
     };
@@ -162,15 +153,7 @@ pub fn import_reader<R: Read>(
         if let Some(m) = &memberships {
             apply_memberships(conn, &known, &m.rows, &mut report)?;
         }
-        audit::record(
-            conn,
-            &actor,
-            Action::Import,
-            "ods_import",
-            epraccur_name,
-            None::<&()>,
-            Some(&report),
-        )?;
+        audit::record(conn, &actor, Action::Import, "ods_import", epraccur_name, None::<&()>, Some(&report))?;
         Ok(report)
     })
 }
@@ -225,14 +208,11 @@ struct ParsedMemberships {
 }
 
 fn open(path: &Path) -> Result<std::fs::File, DomainError> {
-    std::fs::File::open(path)
-        .map_err(|e| DomainError::BadRequest(format!("cannot open {}: {e}", path.display())))
+    std::fs::File::open(path).map_err(|e| DomainError::BadRequest(format!("cannot open {}: {e}", path.display())))
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }
 
 /// Visits each record with its line number and fields. Fields are decoded as UTF-8, or as
@@ -245,15 +225,10 @@ fn for_each_record<R: Read>(
     // The whole file is read first (a few MB) because the line numbers need the raw bytes:
     // the csv reader reports a record's position before the line breaks it skips.
     let mut data = Vec::new();
-    reader
-        .read_to_end(&mut data)
-        .map_err(|e| DomainError::BadRequest(format!("cannot read {file}: {e}")))?;
+    reader.read_to_end(&mut data).map_err(|e| DomainError::BadRequest(format!("cannot read {file}: {e}")))?;
     // Files saved by spreadsheet tools often start with a UTF-8 byte order mark.
     let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&data);
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(data);
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(data);
     let mut record = csv::ByteRecord::new();
     let mut index = 0usize;
     loop {
@@ -275,9 +250,7 @@ fn for_each_record<R: Read>(
                     .take_while(|b| matches!(b, b'\r' | b'\n'))
                     .filter(|b| **b == b'\n')
                     .count();
-                usize::try_from(p.line())
-                    .unwrap_or(usize::MAX)
-                    .saturating_add(skipped)
+                usize::try_from(p.line()).unwrap_or(usize::MAX).saturating_add(skipped)
             }
             None => index,
         };
@@ -299,11 +272,7 @@ fn parse_epraccur<R: Read>(file: &str, reader: R) -> Result<ParsedPractices, Dom
     let mut seen: HashMap<String, usize> = HashMap::new();
     for_each_record(file, reader, |line, fields| {
         parsed.rows_read += 1;
-        let problem = |message: String| RowProblem {
-            file: file.to_string(),
-            line,
-            message,
-        };
+        let problem = |message: String| RowProblem { file: file.to_string(), line, message };
         match practice_from_fields(fields) {
             Ok(None) => parsed.skipped_non_gp += 1,
             Ok(Some(p)) => match seen.get(&p.ods_code) {
@@ -326,10 +295,7 @@ fn parse_epraccur<R: Read>(file: &str, reader: R) -> Result<ParsedPractices, Dom
 /// role `RO76` among `|`-joined role codes (current layout).
 fn is_gp_practice(setting: &str) -> bool {
     let setting = setting.trim();
-    setting == "4"
-        || setting
-            .split('|')
-            .any(|role| role.trim().eq_ignore_ascii_case("RO76"))
+    setting == "4" || setting.split('|').any(|role| role.trim().eq_ignore_ascii_case("RO76"))
 }
 
 /// Column 13 in either layout: `A`/`C`/`D`/`P` or `ACTIVE`/`INACTIVE`/`DORMANT`/`PROPOSED`.
@@ -348,10 +314,7 @@ fn parse_status(s: &str) -> Option<PracticeStatus> {
 /// an imported practice can later be edited through the API unchanged.
 fn practice_from_fields(f: &[Cow<'_, str>]) -> Result<Option<OdsPractice>, String> {
     if f.len() != EPRACCUR_COLUMNS {
-        return Err(format!(
-            "expected {EPRACCUR_COLUMNS} columns, found {}",
-            f.len()
-        ));
+        return Err(format!("expected {EPRACCUR_COLUMNS} columns, found {}", f.len()));
     }
     let col = |n: usize| f[n - 1].trim();
     if !is_gp_practice(col(26)) {
@@ -361,7 +324,9 @@ fn practice_from_fields(f: &[Cow<'_, str>]) -> Result<Option<OdsPractice>, Strin
 
     let ods_code = col(1).to_string();
     if !is_practice_ods_code(&ods_code) {
-        errors.push(format!("organisation code `{ods_code}` is not a practice ODS code (a capital letter and five digits)"));
+        errors.push(format!(
+            "organisation code `{ods_code}` is not a practice ODS code (a capital letter and five digits)"
+        ));
     }
     let name = col(2).to_string();
     if name.is_empty() {
@@ -370,13 +335,8 @@ fn practice_from_fields(f: &[Cow<'_, str>]) -> Result<Option<OdsPractice>, Strin
         errors.push("name must be at most 200 characters without control characters".to_string());
     }
     let lines: Vec<String> = (5..=9).map(|n| col(n).to_string()).collect();
-    if lines
-        .iter()
-        .any(|l| l.chars().count() > 100 || l.chars().any(char::is_control))
-    {
-        errors.push(
-            "address lines must be at most 100 characters without control characters".to_string(),
-        );
+    if lines.iter().any(|l| l.chars().count() > 100 || l.chars().any(char::is_control)) {
+        errors.push("address lines must be at most 100 characters without control characters".to_string());
     }
     let postcode = normalise_postcode(col(10)).unwrap_or_else(|| {
         errors.push(format!("postcode `{}` is not a UK postcode", col(10)));
@@ -410,16 +370,10 @@ fn practice_from_fields(f: &[Cow<'_, str>]) -> Result<Option<OdsPractice>, Strin
     }
     let status = parse_status(col(13));
     if status.is_none() {
-        errors.push(format!(
-            "status `{}` is not one of A, C, D, P, ACTIVE, INACTIVE, DORMANT, PROPOSED",
-            col(13)
-        ));
+        errors.push(format!("status `{}` is not one of A, C, D, P, ACTIVE, INACTIVE, DORMANT, PROPOSED", col(13)));
     }
     let phone = Some(col(18).to_string()).filter(|p| !p.is_empty());
-    if phone
-        .as_ref()
-        .is_some_and(|p| p.chars().count() > 32 || p.chars().any(char::is_control))
-    {
+    if phone.as_ref().is_some_and(|p| p.chars().count() > 32 || p.chars().any(char::is_control)) {
         errors.push("telephone must be at most 32 characters".to_string());
     }
 
@@ -442,25 +396,14 @@ fn practice_from_fields(f: &[Cow<'_, str>]) -> Result<Option<OdsPractice>, Strin
 }
 
 fn parse_epcmem(file: &str, reader: &mut dyn Read) -> Result<ParsedMemberships, DomainError> {
-    let mut parsed = ParsedMemberships {
-        file: file.to_string(),
-        ..ParsedMemberships::default()
-    };
+    let mut parsed = ParsedMemberships { file: file.to_string(), ..ParsedMemberships::default() };
     let mut seen: HashMap<(String, String, NaiveDate), usize> = HashMap::new();
     for_each_record(file, reader, |line, fields| {
         parsed.rows_read += 1;
-        let problem = |message: String| RowProblem {
-            file: file.to_string(),
-            line,
-            message,
-        };
+        let problem = |message: String| RowProblem { file: file.to_string(), line, message };
         match membership_from_fields(fields) {
             Ok(m) => {
-                let key = (
-                    m.ods_code.clone(),
-                    m.commissioner_code.clone(),
-                    m.start_date,
-                );
+                let key = (m.ods_code.clone(), m.commissioner_code.clone(), m.start_date);
                 match seen.get(&key) {
                     Some(first) => parsed.problems.push(problem(format!(
                         "{} → {} from {} appears again (first on line {first}); only the first row is imported",
@@ -486,15 +429,11 @@ fn membership_from_fields(f: &[Cow<'_, str>]) -> Result<MembershipRow, String> {
     let mut errors: Vec<String> = Vec::new();
     let ods_code = col(1).to_string();
     if !is_practice_ods_code(&ods_code) {
-        errors.push(format!(
-            "practice code `{ods_code}` is not a practice ODS code"
-        ));
+        errors.push(format!("practice code `{ods_code}` is not a practice ODS code"));
     }
     let commissioner_code = col(2).to_ascii_uppercase();
     if !is_ods_code(&commissioner_code) {
-        errors.push(format!(
-            "commissioner `{commissioner_code}` is not an ODS code"
-        ));
+        errors.push(format!("commissioner `{commissioner_code}` is not an ODS code"));
     }
     let start_date = match parse_ods_date(col(4)) {
         Ok(Some(d)) => Some(d),
@@ -517,12 +456,9 @@ fn membership_from_fields(f: &[Cow<'_, str>]) -> Result<MembershipRow, String> {
         }
     }
     match start_date {
-        Some(start_date) if errors.is_empty() => Ok(MembershipRow {
-            ods_code,
-            commissioner_code,
-            start_date,
-            end_date,
-        }),
+        Some(start_date) if errors.is_empty() => {
+            Ok(MembershipRow { ods_code, commissioner_code, start_date, end_date })
+        }
         _ => Err(errors.join("; ")),
     }
 }
@@ -537,10 +473,7 @@ fn strict_error(problems: &[RowProblem]) -> DomainError {
         .map(|p| FieldError::new(format!("{}:{}", p.file, p.line), p.message.clone()))
         .collect();
     if problems.len() > SHOWN {
-        errors.push(FieldError::new(
-            "import",
-            format!("and {} more malformed rows", problems.len() - SHOWN),
-        ));
+        errors.push(FieldError::new("import", format!("and {} more malformed rows", problems.len() - SHOWN)));
     }
     DomainError::Invalid(errors)
 }
@@ -593,18 +526,10 @@ fn merge_practice(current: &PracticeRow, p: &OdsPractice) -> PracticeRow {
         region_code: p.region_code.clone(),
         icb_code: p.icb_code.clone(),
         commissioner_code: p.commissioner_code.clone(),
-        status: if keep_merge {
-            current.status.clone()
-        } else {
-            p.status.as_str().to_string()
-        },
+        status: if keep_merge { current.status.clone() } else { p.status.as_str().to_string() },
         // A practice ODS says is open again is no longer merged; a merged-into code is only
         // valid beside status `merged`.
-        merged_into: if merged && !keep_merge {
-            None
-        } else {
-            current.merged_into.clone()
-        },
+        merged_into: if merged && !keep_merge { None } else { current.merged_into.clone() },
         opened_on: p.opened_on,
         closed_on: p.closed_on,
         phone: p.phone.clone(),
@@ -620,8 +545,7 @@ fn apply_practices(
     report: &mut ImportReport,
 ) -> Result<HashSet<String>, DomainError> {
     let existing: Vec<PracticeRow> = practices::table.load(conn)?;
-    let existing: HashMap<&str, &PracticeRow> =
-        existing.iter().map(|p| (p.ods_code.as_str(), p)).collect();
+    let existing: HashMap<&str, &PracticeRow> = existing.iter().map(|p| (p.ods_code.as_str(), p)).collect();
     let now = crate::now();
     let mut inserts: Vec<PracticeRow> = Vec::new();
     for p in rows {
@@ -638,9 +562,7 @@ fn apply_practices(
         next.updated_at = now;
         // The version guard catches an API edit committed since the load (PostgreSQL).
         let changed = diesel::update(
-            practices::table
-                .filter(practices::id.eq(&current.id))
-                .filter(practices::version.eq(current.version)),
+            practices::table.filter(practices::id.eq(&current.id)).filter(practices::version.eq(current.version)),
         )
         .set(&next)
         .execute(conn)?;
@@ -681,24 +603,11 @@ macro_rules! insert_chunked {
 }
 
 fn insert_practices(conn: &mut DbConnection, rows: &[PracticeRow]) -> Result<usize, DomainError> {
-    Ok(insert_chunked!(
-        conn,
-        practices::table,
-        rows,
-        PRACTICE_COLUMNS
-    ))
+    Ok(insert_chunked!(conn, practices::table, rows, PRACTICE_COLUMNS))
 }
 
-fn insert_memberships(
-    conn: &mut DbConnection,
-    rows: &[MembershipRow],
-) -> Result<usize, DomainError> {
-    Ok(insert_chunked!(
-        conn,
-        practice_commissioners::table,
-        rows,
-        MEMBERSHIP_COLUMNS
-    ))
+fn insert_memberships(conn: &mut DbConnection, rows: &[MembershipRow]) -> Result<usize, DomainError> {
+    Ok(insert_chunked!(conn, practice_commissioners::table, rows, MEMBERSHIP_COLUMNS))
 }
 
 /// Inserts new memberships and updates changed end dates, for practices held here only.
@@ -711,16 +620,7 @@ fn apply_memberships(
     let existing: Vec<MembershipRow> = practice_commissioners::table.load(conn)?;
     let existing: HashMap<(&str, &str, NaiveDate), Option<NaiveDate>> = existing
         .iter()
-        .map(|m| {
-            (
-                (
-                    m.ods_code.as_str(),
-                    m.commissioner_code.as_str(),
-                    m.start_date,
-                ),
-                m.end_date,
-            )
-        })
+        .map(|m| ((m.ods_code.as_str(), m.commissioner_code.as_str(), m.start_date), m.end_date))
         .collect();
     let mut inserts: Vec<&MembershipRow> = Vec::new();
     for m in rows {
@@ -728,11 +628,7 @@ fn apply_memberships(
             report.memberships_skipped_unknown_practice += 1;
             continue;
         }
-        match existing.get(&(
-            m.ods_code.as_str(),
-            m.commissioner_code.as_str(),
-            m.start_date,
-        )) {
+        match existing.get(&(m.ods_code.as_str(), m.commissioner_code.as_str(), m.start_date)) {
             None => inserts.push(m),
             Some(end) if *end == m.end_date => report.memberships_unchanged += 1,
             Some(_) => {
@@ -760,18 +656,9 @@ mod tests {
     use diesel::connection::SimpleConnection;
     use std::path::PathBuf;
 
-    const EPRACCUR_2019: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/ods/epraccur-2019.csv"
-    );
-    const EPCMEM_2019: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/ods/epcmem-2019.csv"
-    );
-    const CURRENT_SAMPLE: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/data/epraccur-current-sample.csv"
-    );
+    const EPRACCUR_2019: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/ods/epraccur-2019.csv");
+    const EPCMEM_2019: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/ods/epcmem-2019.csv");
+    const CURRENT_SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/epraccur-current-sample.csv");
 
     /// A fresh, migrated database, removed again when dropped.
     struct TestDb {
@@ -801,14 +688,9 @@ mod tests {
                         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                     }
                 }
-                Cleanup::Postgres {
-                    admin_url,
-                    database,
-                } => {
+                Cleanup::Postgres { admin_url, database } => {
                     if let Ok(mut c) = diesel::PgConnection::establish(admin_url) {
-                        let _ = c.batch_execute(&format!(
-                            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-                        ));
+                        let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"));
                     }
                 }
             }
@@ -816,14 +698,9 @@ mod tests {
     }
 
     fn sqlite() -> TestDb {
-        let path =
-            std::env::temp_dir().join(format!("pcr-ods-test-{}.sqlite3", uuid::Uuid::new_v4()));
+        let path = std::env::temp_dir().join(format!("pcr-ods-test-{}.sqlite3", uuid::Uuid::new_v4()));
         let db = Db::connect(&path.to_string_lossy(), 2).expect("open SQLite");
-        TestDb {
-            db: Some(db),
-            label: "sqlite".to_string(),
-            cleanup: Cleanup::Sqlite(path),
-        }
+        TestDb { db: Some(db), label: "sqlite".to_string(), cleanup: Cleanup::Sqlite(path) }
     }
 
     /// `url` with its database name replaced by `database`.
@@ -842,19 +719,13 @@ mod tests {
 
     fn postgres(admin_url: &str) -> TestDb {
         let database = format!("pcr_ods_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin =
-            diesel::PgConnection::establish(admin_url).expect("connect to TEST_DATABASE_URL");
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{database}\""))
-            .expect("create test database");
+        let mut admin = diesel::PgConnection::establish(admin_url).expect("connect to TEST_DATABASE_URL");
+        admin.batch_execute(&format!("CREATE DATABASE \"{database}\"")).expect("create test database");
         // Owning the cleanup before connecting drops the database even if connecting fails.
         let mut t = TestDb {
             db: None,
             label: "postgresql".to_string(),
-            cleanup: Cleanup::Postgres {
-                admin_url: admin_url.to_string(),
-                database: database.clone(),
-            },
+            cleanup: Cleanup::Postgres { admin_url: admin_url.to_string(), database: database.clone() },
         };
         t.db = Some(Db::connect(&with_database(admin_url, &database), 2).expect("open PostgreSQL"));
         t
@@ -871,29 +742,21 @@ mod tests {
     }
 
     fn opts() -> ImportOptions {
-        ImportOptions {
-            strict: false,
-            actor: "test".to_string(),
-        }
+        ImportOptions { strict: false, actor: "test".to_string() }
     }
 
     fn practice(db: &Db, code: &str) -> PracticeRow {
-        db.read(|c| PracticeRow::find(c, code))
-            .unwrap()
-            .unwrap_or_else(|| panic!("{code} not found"))
+        db.read(|c| PracticeRow::find(c, code)).unwrap().unwrap_or_else(|| panic!("{code} not found"))
     }
 
     fn all_practices(db: &Db) -> Vec<PracticeRow> {
-        db.read(|c| Ok(practices::table.order(practices::ods_code).load(c)?))
-            .unwrap()
+        db.read(|c| Ok(practices::table.order(practices::ods_code).load(c)?)).unwrap()
     }
 
     fn all_memberships(db: &Db) -> Vec<MembershipRow> {
         use practice_commissioners::dsl as pc;
         db.read(|c| {
-            Ok(pc::practice_commissioners
-                .order((pc::ods_code, pc::commissioner_code, pc::start_date))
-                .load(c)?)
+            Ok(pc::practice_commissioners.order((pc::ods_code, pc::commissioner_code, pc::start_date)).load(c)?)
         })
         .unwrap()
     }
@@ -930,48 +793,21 @@ mod tests {
 
             // First run: everything is new. The figures were counted independently (Python).
             let started = std::time::Instant::now();
-            let r = import(
-                db,
-                Path::new(EPRACCUR_2019),
-                Some(Path::new(EPCMEM_2019)),
-                &opts(),
-            )
-            .unwrap();
+            let r = import(db, Path::new(EPRACCUR_2019), Some(Path::new(EPCMEM_2019)), &opts()).unwrap();
             eprintln!("{label}: first import took {:?}", started.elapsed());
             assert_eq!(r.file, "epraccur-2019.csv");
             assert_eq!(
-                (
-                    r.rows_read,
-                    r.gp_practices,
-                    r.skipped_non_gp,
-                    r.skipped_invalid
-                ),
+                (r.rows_read, r.gp_practices, r.skipped_non_gp, r.skipped_invalid),
                 (14_303, 8_201, 6_102, 0),
                 "{label}"
             );
+            assert_eq!((r.inserted, r.updated, r.unchanged, r.closed), (8_201, 0, 0, 1_073), "{label}");
             assert_eq!(
-                (r.inserted, r.updated, r.unchanged, r.closed),
-                (8_201, 0, 0, 1_073),
-                "{label}"
-            );
-            assert_eq!(
-                (
-                    r.membership_rows_read,
-                    r.memberships_inserted,
-                    r.memberships_updated,
-                    r.memberships_unchanged
-                ),
+                (r.membership_rows_read, r.memberships_inserted, r.memberships_updated, r.memberships_unchanged),
                 (47_822, 31_015, 0, 0),
                 "{label}"
             );
-            assert_eq!(
-                (
-                    r.memberships_skipped_unknown_practice,
-                    r.memberships_skipped_invalid
-                ),
-                (16_807, 0),
-                "{label}"
-            );
+            assert_eq!((r.memberships_skipped_unknown_practice, r.memberships_skipped_invalid), (16_807, 0), "{label}");
             assert!(r.problems.is_empty(), "{label}: {:?}", r.problems);
 
             let first = all_practices(db);
@@ -989,24 +825,12 @@ mod tests {
                 Some("THE HEALTH CENTRE\nLAWSON STREET\nSTOCKTON-ON-TEES\nCLEVELAND")
             );
             assert_eq!(
-                (
-                    a.region_code.as_deref(),
-                    a.icb_code.as_deref(),
-                    a.commissioner_code.as_deref()
-                ),
+                (a.region_code.as_deref(), a.icb_code.as_deref(), a.commissioner_code.as_deref()),
                 (Some("Y63"), Some("Q74"), Some("00K"))
             );
+            assert_eq!((a.status.as_str(), a.opened_on, a.closed_on), ("active", date(1974, 4, 1), None));
             assert_eq!(
-                (a.status.as_str(), a.opened_on, a.closed_on),
-                ("active", date(1974, 4, 1), None)
-            );
-            assert_eq!(
-                (
-                    a.phone.as_deref(),
-                    a.source.as_str(),
-                    a.version,
-                    a.list_size
-                ),
+                (a.phone.as_deref(), a.source.as_str(), a.version, a.list_size),
                 (Some("01642 672351"), "ods", 1, None)
             );
             let c = practice(db, "A81003");
@@ -1014,64 +838,29 @@ mod tests {
                 (c.name.as_str(), c.status.as_str(), c.closed_on),
                 ("VICTORIA MEDICAL PRACTICE", "closed", date(2017, 10, 31))
             );
-            assert_eq!(
-                (c.region_code.as_deref(), c.postcode.as_str()),
-                (Some("Y54"), "TS26 8DB")
-            );
-            let a81003: Vec<_> = memberships
-                .iter()
-                .filter(|m| m.ods_code == "A81003")
-                .collect();
+            assert_eq!((c.region_code.as_deref(), c.postcode.as_str()), (Some("Y54"), "TS26 8DB"));
+            let a81003: Vec<_> = memberships.iter().filter(|m| m.ods_code == "A81003").collect();
             assert_eq!(a81003.len(), 3);
             assert!(a81003.iter().any(|m| m.commissioner_code == "00K"
                 && m.start_date == NaiveDate::from_ymd_opt(2013, 4, 1).unwrap()
                 && m.end_date == date(2017, 10, 31)));
-            assert!(
-                db.read(|c| PracticeRow::find(c, "A83642"))
-                    .unwrap()
-                    .is_none(),
-                "non-GP rows are not imported"
-            );
-            let audit = db
-                .read(|c| audit::for_entity(c, "ods_import", "epraccur-2019.csv"))
-                .unwrap();
+            assert!(db.read(|c| PracticeRow::find(c, "A83642")).unwrap().is_none(), "non-GP rows are not imported");
+            let audit = db.read(|c| audit::for_entity(c, "ods_import", "epraccur-2019.csv")).unwrap();
             assert_eq!(audit.len(), 1);
             assert_eq!(audit[0].action, "import");
-            assert!(audit[0]
-                .after
-                .as_deref()
-                .unwrap_or("")
-                .contains("\"inserted\":8201"));
+            assert!(audit[0].after.as_deref().unwrap_or("").contains("\"inserted\":8201"));
 
             // Second run of the same files: nothing changes, not even a timestamp.
             let started = std::time::Instant::now();
-            let r = import(
-                db,
-                Path::new(EPRACCUR_2019),
-                Some(Path::new(EPCMEM_2019)),
-                &opts(),
-            )
-            .unwrap();
+            let r = import(db, Path::new(EPRACCUR_2019), Some(Path::new(EPCMEM_2019)), &opts()).unwrap();
             eprintln!("{label}: second import took {:?}", started.elapsed());
+            assert_eq!((r.inserted, r.updated, r.unchanged), (0, 0, 8_201), "{label}");
             assert_eq!(
-                (r.inserted, r.updated, r.unchanged),
-                (0, 0, 8_201),
-                "{label}"
-            );
-            assert_eq!(
-                (
-                    r.memberships_inserted,
-                    r.memberships_updated,
-                    r.memberships_unchanged
-                ),
+                (r.memberships_inserted, r.memberships_updated, r.memberships_unchanged),
                 (0, 0, 31_015),
                 "{label}"
             );
-            assert_eq!(
-                all_practices(db),
-                first,
-                "{label}: a second run must not touch any practice"
-            );
+            assert_eq!(all_practices(db), first, "{label}: a second run must not touch any practice");
             assert_eq!(all_memberships(db), memberships);
 
             // Locally held knowledge the file does not carry must survive a re-import, and a
@@ -1100,25 +889,15 @@ mod tests {
             let z = practice(db, "Z99999");
 
             // A copy with one practice's telephone and one membership's end date changed.
-            let practices_text = std::fs::read_to_string(EPRACCUR_2019)
+            let practices_text =
+                std::fs::read_to_string(EPRACCUR_2019).unwrap().replace("01642 679681", "01642 000000");
+            let epcmem_text = std::fs::read_to_string(EPCMEM_2019)
                 .unwrap()
-                .replace("01642 679681", "01642 000000");
-            let epcmem_text = std::fs::read_to_string(EPCMEM_2019).unwrap().replace(
-                r#""A81003","00K","W","20130401","20171031""#,
-                r#""A81003","00K","W","20130401","20171130""#,
-            );
+                .replace(r#""A81003","00K","W","20130401","20171031""#, r#""A81003","00K","W","20130401","20171130""#);
             let r = import_str(db, &practices_text, Some(&epcmem_text), &opts()).unwrap();
+            assert_eq!((r.inserted, r.updated, r.unchanged), (0, 1, 8_200), "{label}");
             assert_eq!(
-                (r.inserted, r.updated, r.unchanged),
-                (0, 1, 8_200),
-                "{label}"
-            );
-            assert_eq!(
-                (
-                    r.memberships_inserted,
-                    r.memberships_updated,
-                    r.memberships_unchanged
-                ),
+                (r.memberships_inserted, r.memberships_updated, r.memberships_unchanged),
                 (0, 1, 31_014),
                 "{label}"
             );
@@ -1126,31 +905,19 @@ mod tests {
             assert_eq!(changed.phone.as_deref(), Some("01642 000000"));
             assert_eq!(changed.version, 2);
             assert!(changed.updated_at >= a81002.updated_at);
-            assert_eq!(
-                changed.list_size,
-                Some(9_000),
-                "list size is not ODS data and must be kept"
-            );
+            assert_eq!(changed.list_size, Some(9_000), "list size is not ODS data and must be kept");
             let merged = practice(db, "A81003");
             assert_eq!(
-                (
-                    merged.status.as_str(),
-                    merged.merged_into.as_deref(),
-                    merged.version
-                ),
+                (merged.status.as_str(), merged.merged_into.as_deref(), merged.version),
                 ("merged", Some("A81001"), 1)
             );
             assert_eq!(practice(db, "A81001").version, 1);
             assert_eq!(practice(db, "Z99999"), z);
             let after = all_practices(db);
-            assert_eq!(
-                after.iter().filter(|p| p.version != 1).count(),
-                1,
-                "{label}: only A81002 changed"
-            );
-            assert!(all_memberships(db).iter().any(|m| m.ods_code == "A81003"
-                && m.commissioner_code == "00K"
-                && m.end_date == date(2017, 11, 30)));
+            assert_eq!(after.iter().filter(|p| p.version != 1).count(), 1, "{label}: only A81002 changed");
+            assert!(all_memberships(db)
+                .iter()
+                .any(|m| m.ods_code == "A81003" && m.commissioner_code == "00K" && m.end_date == date(2017, 11, 30)));
         }
     }
 
@@ -1168,52 +935,22 @@ mod tests {
         for t in databases() {
             let db = t.db();
             let r = import(db, Path::new(CURRENT_SAMPLE), None, &opts()).unwrap();
-            assert_eq!(
-                (
-                    r.rows_read,
-                    r.gp_practices,
-                    r.skipped_non_gp,
-                    r.skipped_invalid
-                ),
-                (5, 3, 1, 1),
-                "{}",
-                t.label
-            );
+            assert_eq!((r.rows_read, r.gp_practices, r.skipped_non_gp, r.skipped_invalid), (5, 3, 1, 1), "{}", t.label);
             assert_eq!((r.inserted, r.updated, r.unchanged, r.closed), (3, 0, 0, 1));
             assert_eq!(r.memberships_file, None);
             assert_eq!(r.problems.len(), 1);
             let p = &r.problems[0];
-            assert_eq!(
-                (p.file.as_str(), p.line),
-                ("epraccur-current-sample.csv", 5)
-            );
-            assert!(
-                p.message.contains("postcode") && p.message.contains("open date"),
-                "{}",
-                p.message
-            );
+            assert_eq!((p.file.as_str(), p.line), ("epraccur-current-sample.csv", 5));
+            assert!(p.message.contains("postcode") && p.message.contains("open date"), "{}", p.message);
 
             let a = practice(db, "A81001");
             assert_eq!((a.status.as_str(), a.closed_on), ("active", None));
-            assert_eq!(
-                (a.icb_code.as_deref(), a.commissioner_code.as_deref()),
-                (Some("QHM"), Some("16C"))
-            );
-            assert_eq!(
-                a.address_lines.as_deref(),
-                Some("HEALTH CENTRE\nLAWSON STREET\nSTOCKTON-ON-TEES")
-            );
+            assert_eq!((a.icb_code.as_deref(), a.commissioner_code.as_deref()), (Some("QHM"), Some("16C")));
+            assert_eq!(a.address_lines.as_deref(), Some("HEALTH CENTRE\nLAWSON STREET\nSTOCKTON-ON-TEES"));
             let c = practice(db, "A81003");
-            assert_eq!(
-                (c.status.as_str(), c.closed_on),
-                ("closed", date(2017, 10, 31))
-            );
+            assert_eq!((c.status.as_str(), c.closed_on), ("closed", date(2017, 10, 31)));
             assert_eq!(practice(db, "A81065").status, "dormant");
-            assert_eq!(
-                all_practices(db).len(),
-                3,
-                "neither the non-GP nor the malformed row is imported"
-            );
+            assert_eq!(all_practices(db).len(), 3, "neither the non-GP nor the malformed row is imported");
         }
     }
 
@@ -1221,10 +958,7 @@ mod tests {
     fn strict_mode_rejects_the_whole_file_and_writes_nothing() {
         for t in databases() {
             let db = t.db();
-            let strict = ImportOptions {
-                strict: true,
-                ..opts()
-            };
+            let strict = ImportOptions { strict: true, ..opts() };
             match import(db, Path::new(CURRENT_SAMPLE), None, &strict) {
                 Err(DomainError::Invalid(errors)) => {
                     assert_eq!(errors.len(), 1);
@@ -1249,14 +983,11 @@ mod tests {
     fn a_legacy_practice_is_updated_by_a_current_layout_row_and_memberships_follow() {
         for t in databases() {
             let db = t.db();
-            let epcmem = "\"A81001\",\"00K\",\"W\",\"20130401\",\"\",\"0\"\n\"X99999\",\"00K\",\"W\",\"20130401\",\"\",\"0\"\n";
+            let epcmem =
+                "\"A81001\",\"00K\",\"W\",\"20130401\",\"\",\"0\"\n\"X99999\",\"00K\",\"W\",\"20130401\",\"\",\"0\"\n";
             let r = import_str(db, LEGACY_A81001, Some(epcmem), &opts()).unwrap();
             assert_eq!(
-                (
-                    r.inserted,
-                    r.memberships_inserted,
-                    r.memberships_skipped_unknown_practice
-                ),
+                (r.inserted, r.memberships_inserted, r.memberships_skipped_unknown_practice),
                 (1, 1, 1),
                 "{}",
                 t.label
@@ -1266,69 +997,31 @@ mod tests {
             let epcmem = "\"A81001\",\"00K\",\"W\",\"20130401\",\"20200331\",\"1\"\n\"A81001\",\"16C\",\"W\",\"20200401\",\"\",\"1\"\n";
             let r = import_str(db, CURRENT_A81001, Some(epcmem), &opts()).unwrap();
             assert_eq!((r.inserted, r.updated, r.unchanged), (0, 1, 0));
-            assert_eq!(
-                (
-                    r.memberships_inserted,
-                    r.memberships_updated,
-                    r.memberships_unchanged
-                ),
-                (1, 1, 0)
-            );
+            assert_eq!((r.memberships_inserted, r.memberships_updated, r.memberships_unchanged), (1, 1, 0));
             let after = practice(db, "A81001");
             assert_eq!(
                 (after.id.as_str(), after.version, after.created_at),
                 (before.id.as_str(), 2, before.created_at)
             );
-            assert_eq!(
-                (
-                    after.icb_code.as_deref(),
-                    after.commissioner_code.as_deref()
-                ),
-                (Some("QHM"), Some("16C"))
-            );
+            assert_eq!((after.icb_code.as_deref(), after.commissioner_code.as_deref()), (Some("QHM"), Some("16C")));
             assert_eq!(all_memberships(db).len(), 2);
 
             let r = import_str(db, CURRENT_A81001, Some(epcmem), &opts()).unwrap();
-            assert_eq!(
-                (
-                    r.updated,
-                    r.unchanged,
-                    r.memberships_updated,
-                    r.memberships_unchanged
-                ),
-                (0, 1, 0, 2)
-            );
+            assert_eq!((r.updated, r.unchanged, r.memberships_updated, r.memberships_unchanged), (0, 1, 0, 2));
             assert_eq!(practice(db, "A81001"), after);
         }
     }
 
     #[test]
     fn a_merged_practice_that_ods_reports_open_is_no_longer_merged() {
-        let current = new_practice(
-            &practice_from_fields(&fields(LEGACY_A81001))
-                .unwrap()
-                .unwrap(),
-            crate::now(),
-        );
-        let merged = PracticeRow {
-            status: "merged".into(),
-            merged_into: Some("A81002".into()),
-            ..current
-        };
-        let open = practice_from_fields(&fields(LEGACY_A81001))
-            .unwrap()
-            .unwrap();
+        let current = new_practice(&practice_from_fields(&fields(LEGACY_A81001)).unwrap().unwrap(), crate::now());
+        let merged = PracticeRow { status: "merged".into(), merged_into: Some("A81002".into()), ..current };
+        let open = practice_from_fields(&fields(LEGACY_A81001)).unwrap().unwrap();
         let next = merge_practice(&merged, &open);
         assert_eq!((next.status.as_str(), next.merged_into), ("active", None));
-        let closed = OdsPractice {
-            status: PracticeStatus::Closed,
-            ..open
-        };
+        let closed = OdsPractice { status: PracticeStatus::Closed, ..open };
         let next = merge_practice(&merged, &closed);
-        assert_eq!(
-            (next.status.as_str(), next.merged_into.as_deref()),
-            ("merged", Some("A81002"))
-        );
+        assert_eq!((next.status.as_str(), next.merged_into.as_deref()), ("merged", Some("A81002")));
     }
 
     #[test]
@@ -1347,26 +1040,11 @@ mod tests {
         }
         assert_eq!(parse_status("X"), None);
         assert!(is_gp_practice("4") && is_gp_practice("RO76") && is_gp_practice("RO177|RO76"));
-        assert!(
-            !is_gp_practice("0")
-                && !is_gp_practice("14")
-                && !is_gp_practice("RO177")
-                && !is_gp_practice("RO760")
-        );
-        let legacy = practice_from_fields(&fields(LEGACY_A81001))
-            .unwrap()
-            .unwrap();
-        let current = practice_from_fields(&fields(CURRENT_A81001))
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (legacy.ods_code.as_str(), legacy.status),
-            ("A81001", PracticeStatus::Active)
-        );
-        assert_eq!(
-            (current.icb_code.as_deref(), current.status),
-            (Some("QHM"), PracticeStatus::Active)
-        );
+        assert!(!is_gp_practice("0") && !is_gp_practice("14") && !is_gp_practice("RO177") && !is_gp_practice("RO760"));
+        let legacy = practice_from_fields(&fields(LEGACY_A81001)).unwrap().unwrap();
+        let current = practice_from_fields(&fields(CURRENT_A81001)).unwrap().unwrap();
+        assert_eq!((legacy.ods_code.as_str(), legacy.status), ("A81001", PracticeStatus::Active));
+        assert_eq!((current.icb_code.as_deref(), current.status), (Some("QHM"), PracticeStatus::Active));
     }
 
     #[test]
@@ -1380,29 +1058,18 @@ mod tests {
         let lines: Vec<usize> = parsed.problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, vec![1, 2, 4, 5]);
         let m = &parsed.problems[3].message;
-        for needle in [
-            "organisation code",
-            "name is empty",
-            "postcode",
-            "open date",
-            "status",
-            "commissioner",
-        ] {
+        for needle in ["organisation code", "name is empty", "postcode", "open date", "status", "commissioner"] {
             assert!(m.contains(needle), "{needle} missing from {m}");
         }
         // Latin-1 text is read rather than rejected.
         assert_eq!(parsed.rows.len(), 1);
         assert_eq!(parsed.rows[0].name, "CAF\u{e9}");
 
-        let mut epcmem: &[u8] = b"\"A81001\",\"00K\",\"W\",\"20130401\",\"20120101\",\"0\"\n\"A81001\",\"0\",\"W\",\"\",\"\"\n\"A81001\"\n\
+        let mut epcmem: &[u8] =
+            b"\"A81001\",\"00K\",\"W\",\"20130401\",\"20120101\",\"0\"\n\"A81001\",\"0\",\"W\",\"\",\"\"\n\"A81001\"\n\
             \"A81001\",\"00K\",\"W\",\"20130401\",\"\",\"0\"\n\"A81001\",\"00K\",\"W\",\"20130401\",\"\",\"0\"\n";
         let parsed = parse_epcmem("m.csv", &mut epcmem).unwrap();
-        assert_eq!(
-            (parsed.rows_read, parsed.rows.len(), parsed.problems.len()),
-            (5, 1, 4),
-            "{:?}",
-            parsed.problems
-        );
+        assert_eq!((parsed.rows_read, parsed.rows.len(), parsed.problems.len()), (5, 1, 4), "{:?}", parsed.problems);
         assert!(parsed.problems[4 - 1].message.contains("first on line 4"));
     }
 
@@ -1410,30 +1077,19 @@ mod tests {
     fn a_missing_file_is_a_bad_request() {
         let t = sqlite();
         let missing = Path::new("/nonexistent/epraccur.csv");
-        assert!(matches!(
-            import(t.db(), missing, None, &opts()),
-            Err(DomainError::BadRequest(_))
-        ));
+        assert!(matches!(import(t.db(), missing, None, &opts()), Err(DomainError::BadRequest(_))));
         let sample = Path::new(CURRENT_SAMPLE);
-        assert!(matches!(
-            import(t.db(), sample, Some(missing), &opts()),
-            Err(DomainError::BadRequest(_))
-        ));
+        assert!(matches!(import(t.db(), sample, Some(missing), &opts()), Err(DomainError::BadRequest(_))));
         assert!(all_practices(t.db()).is_empty());
     }
 
     #[test]
     fn line_numbers_count_blank_lines_and_crlf() {
         let good = LEGACY_A81001;
-        let input =
-            format!("\u{feff}{good}\r\n\r\n\r\n\"A81002\",\"SHORT\"\r\n{good}\r\n\n\"x\"\n");
+        let input = format!("\u{feff}{good}\r\n\r\n\r\n\"A81002\",\"SHORT\"\r\n{good}\r\n\n\"x\"\n");
         let parsed = parse_epraccur("crlf.csv", input.as_bytes()).unwrap();
         let lines: Vec<usize> = parsed.problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, vec![4, 5, 7], "{:?}", parsed.problems);
-        assert_eq!(
-            parsed.rows.len(),
-            1,
-            "a leading byte order mark is not part of the first code"
-        );
+        assert_eq!(parsed.rows.len(), 1, "a leading byte order mark is not part of the first code");
     }
 }

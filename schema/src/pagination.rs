@@ -80,7 +80,8 @@ impl ListWindow {
             None => (false, raw),
         };
         if !allowed.contains(&key) {
-            errors.push(FieldError::new("sort", format!("must be one of {} (prefix - to reverse)", allowed.join(", "))));
+            errors
+                .push(FieldError::new("sort", format!("must be one of {} (prefix - to reverse)", allowed.join(", "))));
         }
         if !errors.is_empty() {
             return Err(DomainError::Invalid(errors));
@@ -152,7 +153,8 @@ pub fn parse_timestamp(s: &str) -> Result<chrono::NaiveDateTime, DomainError> {
 }
 
 pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, DomainError> {
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| DomainError::invalid("after", "is not a cursor this API issued"))
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| DomainError::invalid("after", "is not a cursor this API issued"))
 }
 
 pub fn fmt_timestamp(t: &chrono::NaiveDateTime) -> String {

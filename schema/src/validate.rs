@@ -98,7 +98,15 @@ pub fn normalise_postcode(s: &str) -> Option<String> {
     // Outward code shapes: A9, A99, AA9, AA99, A9A, AA9A.
     let shape: String = outward
         .bytes()
-        .map(|c| if c.is_ascii_uppercase() { 'A' } else if c.is_ascii_digit() { '9' } else { '?' })
+        .map(|c| {
+            if c.is_ascii_uppercase() {
+                'A'
+            } else if c.is_ascii_digit() {
+                '9'
+            } else {
+                '?'
+            }
+        })
         .collect();
     if !matches!(shape.as_str(), "A9" | "A99" | "AA9" | "AA99" | "A9A" | "AA9A") {
         return None;

@@ -29,7 +29,7 @@ pub fn json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> ApiResult<T>
     }
     // Every input is an object; say so plainly rather than with serde's tuple-struct wording.
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first.is_some_and(|b| *b != b'{' ) && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+    if first.is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
         return Err(ApiError::Domain(pcr_schema::DomainError::invalid("body", "must be a JSON object")));
     }
     Ok(from_json_slice(body)?)

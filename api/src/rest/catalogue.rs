@@ -17,18 +17,30 @@ use crate::error::{ApiResult, Problem};
 pub mod role {
     use pcr_schema::models::role::{Role, RoleInput, RoleRow};
     crate::entity_handlers!(
-        entity = RoleRow, view = Role, input = RoleInput, tag = "roles",
-        collection = "/api/v1/roles", item = "/api/v1/roles/{key}",
-        key = "Role id or code, e.g. physician-associate", write_scope = "reference:write", delete = delete
+        entity = RoleRow,
+        view = Role,
+        input = RoleInput,
+        tag = "roles",
+        collection = "/api/v1/roles",
+        item = "/api/v1/roles/{key}",
+        key = "Role id or code, e.g. physician-associate",
+        write_scope = "reference:write",
+        delete = delete
     );
 }
 
 pub mod programme {
     use pcr_schema::models::programme::{Programme, ProgrammeInput, ProgrammeRow};
     crate::entity_handlers!(
-        entity = ProgrammeRow, view = Programme, input = ProgrammeInput, tag = "programmes",
-        collection = "/api/v1/programmes", item = "/api/v1/programmes/{key}",
-        key = "Programme id or code, e.g. gp-retainer-scheme", write_scope = "reference:write", delete = delete
+        entity = ProgrammeRow,
+        view = Programme,
+        input = ProgrammeInput,
+        tag = "programmes",
+        collection = "/api/v1/programmes",
+        item = "/api/v1/programmes/{key}",
+        key = "Programme id or code, e.g. gp-retainer-scheme",
+        write_scope = "reference:write",
+        delete = delete
     );
 }
 
@@ -51,7 +63,11 @@ pub async fn list_roles(req: HttpRequest, db: web::Data<Db>, query: web::Query<R
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list_programmes(req: HttpRequest, db: web::Data<Db>, query: web::Query<ProgrammeQuery>) -> ApiResult<HttpResponse> {
+pub async fn list_programmes(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    query: web::Query<ProgrammeQuery>,
+) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     Ok(page(&req, blocking(move || queries::list_programmes(&db, &query)).await?))
 }
@@ -120,7 +136,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(role::delete)),
         )
         .service(web::resource("/roles/{key}/placements").route(web::get().to(role_placements)))
-        .service(web::resource("/programmes").route(web::get().to(list_programmes)).route(web::post().to(programme::create)))
+        .service(
+            web::resource("/programmes").route(web::get().to(list_programmes)).route(web::post().to(programme::create)),
+        )
         .service(
             web::resource("/programmes/{key}")
                 .route(web::get().to(programme::get))

@@ -30,7 +30,13 @@ pub fn written<T: Serialize>(req: &HttpRequest, version: i32, body: &T) -> HttpR
     with_etag(req, StatusCode::OK, version, body, false)
 }
 
-fn with_etag<T: Serialize>(req: &HttpRequest, status: StatusCode, version: i32, body: &T, conditional: bool) -> HttpResponse {
+fn with_etag<T: Serialize>(
+    req: &HttpRequest,
+    status: StatusCode,
+    version: i32,
+    body: &T,
+    conditional: bool,
+) -> HttpResponse {
     let tag = etag(version);
     if conditional {
         if let Some(inm) = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
@@ -50,7 +56,9 @@ pub fn if_match(req: &HttpRequest) -> ApiResult<i32> {
     let raw = req
         .headers()
         .get(header::IF_MATCH)
-        .ok_or_else(|| ApiError::PreconditionRequired("send If-Match with the ETag you last read, e.g. If-Match: \"3\"".into()))?
+        .ok_or_else(|| {
+            ApiError::PreconditionRequired("send If-Match with the ETag you last read, e.g. If-Match: \"3\"".into())
+        })?
         .to_str()
         .map_err(|_| ApiError::BadRequest("If-Match is not text".into()))?
         .trim();

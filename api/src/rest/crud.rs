@@ -18,7 +18,12 @@ where
     Ok(conditional::one(&req, rec.version(), &rec.view()))
 }
 
-pub async fn create_one<E>(req: HttpRequest, caller: Caller, db: web::Data<Db>, bytes: web::Bytes) -> ApiResult<HttpResponse>
+pub async fn create_one<E>(
+    req: HttpRequest,
+    caller: Caller,
+    db: web::Data<Db>,
+    bytes: web::Bytes,
+) -> ApiResult<HttpResponse>
 where
     E: Entity + Send + 'static,
     E::Input: Send,

@@ -21,18 +21,30 @@ use crate::error::{ApiResult, Problem};
 pub mod federation {
     use pcr_schema::models::federation::{Federation, FederationInput, FederationRow};
     crate::entity_handlers!(
-        entity = FederationRow, view = Federation, input = FederationInput, tag = "federations",
-        collection = "/api/v1/federations", item = "/api/v1/federations/{key}",
-        key = "Federation id or code, e.g. NSGPF", write_scope = "reference:write", delete = delete
+        entity = FederationRow,
+        view = Federation,
+        input = FederationInput,
+        tag = "federations",
+        collection = "/api/v1/federations",
+        item = "/api/v1/federations/{key}",
+        key = "Federation id or code, e.g. NSGPF",
+        write_scope = "reference:write",
+        delete = delete
     );
 }
 
 pub mod ict {
     use pcr_schema::models::ict::{IctRow, IntegratedCareTeam, IntegratedCareTeamInput};
     crate::entity_handlers!(
-        entity = IctRow, view = IntegratedCareTeam, input = IntegratedCareTeamInput, tag = "icts",
-        collection = "/api/v1/icts", item = "/api/v1/icts/{key}",
-        key = "ICT id or code, e.g. ICT-MEIR", write_scope = "reference:write", delete = delete
+        entity = IctRow,
+        view = IntegratedCareTeam,
+        input = IntegratedCareTeamInput,
+        tag = "icts",
+        collection = "/api/v1/icts",
+        item = "/api/v1/icts/{key}",
+        key = "ICT id or code, e.g. ICT-MEIR",
+        write_scope = "reference:write",
+        delete = delete
     );
 }
 
@@ -43,7 +55,11 @@ pub mod ict {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list_federations(req: HttpRequest, db: web::Data<Db>, query: web::Query<GroupQuery>) -> ApiResult<HttpResponse> {
+pub async fn list_federations(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    query: web::Query<GroupQuery>,
+) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     Ok(page(&req, blocking(move || queries::list_federations(&db, &query)).await?))
 }

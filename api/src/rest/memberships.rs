@@ -6,27 +6,45 @@ use actix_web::web;
 pub mod federation_membership {
     use pcr_schema::models::membership::{FederationMembership, FederationMembershipInput, FederationMembershipRow};
     crate::entity_handlers!(
-        entity = FederationMembershipRow, view = FederationMembership, input = FederationMembershipInput,
-        tag = "memberships", collection = "/api/v1/federation-memberships", item = "/api/v1/federation-memberships/{key}",
-        key = "Membership id", write_scope = "reference:write", delete = delete
+        entity = FederationMembershipRow,
+        view = FederationMembership,
+        input = FederationMembershipInput,
+        tag = "memberships",
+        collection = "/api/v1/federation-memberships",
+        item = "/api/v1/federation-memberships/{key}",
+        key = "Membership id",
+        write_scope = "reference:write",
+        delete = delete
     );
 }
 
 pub mod ict_membership {
     use pcr_schema::models::membership::{IctMembership, IctMembershipInput, IctMembershipRow};
     crate::entity_handlers!(
-        entity = IctMembershipRow, view = IctMembership, input = IctMembershipInput,
-        tag = "memberships", collection = "/api/v1/ict-memberships", item = "/api/v1/ict-memberships/{key}",
-        key = "Membership id", write_scope = "reference:write", delete = delete
+        entity = IctMembershipRow,
+        view = IctMembership,
+        input = IctMembershipInput,
+        tag = "memberships",
+        collection = "/api/v1/ict-memberships",
+        item = "/api/v1/ict-memberships/{key}",
+        key = "Membership id",
+        write_scope = "reference:write",
+        delete = delete
     );
 }
 
 pub mod partner_service {
     use pcr_schema::models::membership::{PartnerService, PartnerServiceInput, PartnerServiceRow};
     crate::entity_handlers!(
-        entity = PartnerServiceRow, view = PartnerService, input = PartnerServiceInput,
-        tag = "icts", collection = "/api/v1/ict-partner-services", item = "/api/v1/ict-partner-services/{key}",
-        key = "Partner service id", write_scope = "reference:write", delete = delete
+        entity = PartnerServiceRow,
+        view = PartnerService,
+        input = PartnerServiceInput,
+        tag = "icts",
+        collection = "/api/v1/ict-partner-services",
+        item = "/api/v1/ict-partner-services/{key}",
+        key = "Partner service id",
+        write_scope = "reference:write",
+        delete = delete
     );
 }
 

@@ -17,9 +17,14 @@ use crate::error::{ApiResult, Problem};
 pub mod item {
     use pcr_schema::models::placement::{Placement, PlacementInput, PlacementRow};
     crate::entity_handlers!(
-        entity = PlacementRow, view = Placement, input = PlacementInput, tag = "placements",
-        collection = "/api/v1/placements", item = "/api/v1/placements/{key}",
-        key = "Placement id", write_scope = "placements:write"
+        entity = PlacementRow,
+        view = Placement,
+        input = PlacementInput,
+        tag = "placements",
+        collection = "/api/v1/placements",
+        item = "/api/v1/placements/{key}",
+        key = "Placement id",
+        write_scope = "placements:write"
     );
 }
 
@@ -33,7 +38,12 @@ pub mod item {
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list(req: HttpRequest, caller: Caller, db: web::Data<Db>, query: web::Query<PlacementQuery>) -> ApiResult<HttpResponse> {
+pub async fn list(
+    req: HttpRequest,
+    caller: Caller,
+    db: web::Data<Db>,
+    query: web::Query<PlacementQuery>,
+) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     Ok(page(&req, blocking(move || queries::list(&db, caller.actor(), &query)).await?))
 }

@@ -21,9 +21,15 @@ use crate::error::{ApiResult, Problem};
 pub mod item {
     use pcr_schema::models::practice::{Practice, PracticeInput, PracticeRow};
     crate::entity_handlers!(
-        entity = PracticeRow, view = Practice, input = PracticeInput, tag = "practices",
-        collection = "/api/v1/practices", item = "/api/v1/practices/{key}",
-        key = "Practice id or ODS code, e.g. M83001", write_scope = "reference:write", delete = delete
+        entity = PracticeRow,
+        view = Practice,
+        input = PracticeInput,
+        tag = "practices",
+        collection = "/api/v1/practices",
+        item = "/api/v1/practices/{key}",
+        key = "Practice id or ODS code, e.g. M83001",
+        write_scope = "reference:write",
+        delete = delete
     );
 }
 

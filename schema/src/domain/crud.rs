@@ -159,7 +159,15 @@ pub fn delete<E: Entity>(db: &Db, actor: Option<&Actor>, key: &str, expected_ver
         if current.delete(c)? == 0 {
             return Err(DomainError::VersionMismatch { current: -1, expected: expected_version });
         }
-        audit::record::<E::View, E::View>(c, actor, Action::Delete, E::NAME, current.id(), Some(&current.view()), None)?;
+        audit::record::<E::View, E::View>(
+            c,
+            actor,
+            Action::Delete,
+            E::NAME,
+            current.id(),
+            Some(&current.view()),
+            None,
+        )?;
         Ok(())
     })
 }

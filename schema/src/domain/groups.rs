@@ -15,7 +15,10 @@ use crate::models::membership::{
     FederationMembership, FederationMembershipRow, IctMembership, IctMembershipRow, PartnerService, PartnerServiceRow,
 };
 use crate::pagination::{fmt_timestamp, parse_text, parse_timestamp, ListWindow, Page};
-use crate::tables::{federation_memberships as fm, federations, ict_memberships as im, ict_partner_services as ps, integrated_care_teams as icts};
+use crate::tables::{
+    federation_memberships as fm, federations, ict_memberships as im, ict_partner_services as ps,
+    integrated_care_teams as icts,
+};
 
 /// Filters and paging for federation and ICT lists.
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]

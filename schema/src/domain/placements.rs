@@ -81,7 +81,9 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainRes
         None => {}
     }
     if let Some(day) = query.active_on {
-        q = q.filter(placements::start_date.le(day)).filter(placements::end_date.is_null().or(placements::end_date.ge(day)));
+        q = q
+            .filter(placements::start_date.le(day))
+            .filter(placements::end_date.is_null().or(placements::end_date.ge(day)));
     }
     if let Some(t) = query.updated_since {
         q = q.filter(placements::updated_at.ge(t.naive_utc()));

@@ -12,7 +12,9 @@ use crate::models::federation::{Federation, FederationRow};
 use crate::models::ict::{IctRow, IntegratedCareTeam};
 use crate::models::practice::{Practice, PracticeRow, PracticeStatus};
 use crate::pagination::{fmt_timestamp, parse_text, parse_timestamp, ListWindow, Page};
-use crate::tables::{federation_memberships as fm, federations, ict_memberships as im, integrated_care_teams as icts, practices};
+use crate::tables::{
+    federation_memberships as fm, federations, ict_memberships as im, integrated_care_teams as icts, practices,
+};
 use crate::validate::postcode_prefix;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -57,7 +59,9 @@ pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> Dom
     let mut q = practices::table.into_boxed::<MultiBackend>();
     if let Some(text) = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
-        q = q.filter(lower(practices::name).like(pattern).escape('\\').or(practices::ods_code.eq(text.to_ascii_uppercase())));
+        q = q.filter(
+            lower(practices::name).like(pattern).escape('\\').or(practices::ods_code.eq(text.to_ascii_uppercase())),
+        );
     }
     if let Some(s) = query.status {
         q = q.filter(practices::status.eq(s.as_str()));
@@ -68,7 +72,10 @@ pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> Dom
     if let Some(p) = query.postcode.as_deref().filter(|s| !s.trim().is_empty()) {
         let p = postcode_prefix(p);
         if !p.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') || p.len() > 8 {
-            return Err(DomainError::invalid("postcode", "must be the start of a postcode: letters, digits and a space"));
+            return Err(DomainError::invalid(
+                "postcode",
+                "must be the start of a postcode: letters, digits and a space",
+            ));
         }
         q = q.filter(practices::postcode.like(format!("{p}%")));
     }
@@ -113,7 +120,6 @@ pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> Dom
     Ok(page.map(|r| r.view()))
 }
 
-
 /// The federations a practice belongs to on `day`.
 pub fn federations_of(conn: &mut DbConnection, ods_code: &str, day: NaiveDate) -> DomainResult<Vec<Federation>> {
     let codes = fm::table
@@ -121,7 +127,8 @@ pub fn federations_of(conn: &mut DbConnection, ods_code: &str, day: NaiveDate) -
         .filter(fm::start_date.le(day))
         .filter(fm::end_date.is_null().or(fm::end_date.ge(day)))
         .select(fm::federation_code);
-    let rows: Vec<FederationRow> = federations::table.filter(federations::code.eq_any(codes)).order(federations::code).load(conn)?;
+    let rows: Vec<FederationRow> =
+        federations::table.filter(federations::code.eq_any(codes)).order(federations::code).load(conn)?;
     Ok(rows.iter().map(FederationRow::view).collect())
 }
 

@@ -164,12 +164,16 @@ impl Entity for FederationRow {
         Ok(())
     }
     fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(federations::table.filter(federations::id.eq(&self.id)).filter(federations::version.eq(expected_version)))
-            .set(self)
-            .execute(conn)?)
+        Ok(diesel::update(
+            federations::table.filter(federations::id.eq(&self.id)).filter(federations::version.eq(expected_version)),
+        )
+        .set(self)
+        .execute(conn)?)
     }
     fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(federations::table.filter(federations::id.eq(&self.id)).filter(federations::version.eq(self.version)))
-            .execute(conn)?)
+        Ok(diesel::delete(
+            federations::table.filter(federations::id.eq(&self.id)).filter(federations::version.eq(self.version)),
+        )
+        .execute(conn)?)
     }
 }

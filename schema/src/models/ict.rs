@@ -91,7 +91,11 @@ impl IctRow {
 
     pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<IctRow>> {
         let q = icts::table.into_boxed();
-        let q = if super::is_uuid(key) { q.filter(icts::id.eq(key)) } else { q.filter(icts::code.eq(key.to_ascii_uppercase())) };
+        let q = if super::is_uuid(key) {
+            q.filter(icts::id.eq(key))
+        } else {
+            q.filter(icts::code.eq(key.to_ascii_uppercase()))
+        };
         Ok(q.first(conn).optional()?)
     }
 }
@@ -157,9 +161,12 @@ impl Entity for IctRow {
         Ok(())
     }
     fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(icts::table.filter(icts::id.eq(&self.id)).filter(icts::version.eq(expected_version))).set(self).execute(conn)?)
+        Ok(diesel::update(icts::table.filter(icts::id.eq(&self.id)).filter(icts::version.eq(expected_version)))
+            .set(self)
+            .execute(conn)?)
     }
     fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(icts::table.filter(icts::id.eq(&self.id)).filter(icts::version.eq(self.version))).execute(conn)?)
+        Ok(diesel::delete(icts::table.filter(icts::id.eq(&self.id)).filter(icts::version.eq(self.version)))
+            .execute(conn)?)
     }
 }

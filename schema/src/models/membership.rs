@@ -109,8 +109,9 @@ macro_rules! membership {
                 let group = $group_row::find(conn, input.$group_col.trim())?.ok_or_else(|| {
                     DomainError::invalid($group_json, format!("no {} has code {}", $group_doc, input.$group_col))
                 })?;
-                let practice = PracticeRow::find(conn, input.ods_code.trim())?
-                    .ok_or_else(|| DomainError::invalid("odsCode", format!("no practice has ODS code {}", input.ods_code)))?;
+                let practice = PracticeRow::find(conn, input.ods_code.trim())?.ok_or_else(|| {
+                    DomainError::invalid("odsCode", format!("no practice has ODS code {}", input.ods_code))
+                })?;
                 // Periods of the same practice in the same group must not overlap.
                 let others: Vec<$row> = $table::table
                     .filter($table::$group_col.eq(&group.code))
@@ -142,13 +143,17 @@ macro_rules! membership {
                 Ok(())
             }
             fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-                Ok(diesel::update($table::table.filter($table::id.eq(&self.id)).filter($table::version.eq(expected_version)))
-                    .set(self)
-                    .execute(conn)?)
+                Ok(diesel::update(
+                    $table::table.filter($table::id.eq(&self.id)).filter($table::version.eq(expected_version)),
+                )
+                .set(self)
+                .execute(conn)?)
             }
             fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-                Ok(diesel::delete($table::table.filter($table::id.eq(&self.id)).filter($table::version.eq(self.version)))
-                    .execute(conn)?)
+                Ok(diesel::delete(
+                    $table::table.filter($table::id.eq(&self.id)).filter($table::version.eq(self.version)),
+                )
+                .execute(conn)?)
             }
         }
     };
@@ -283,8 +288,9 @@ impl Entity for PartnerServiceRow {
         let organisation_code = opt_ods(&mut ck, "organisationCode", input.organisation_code.as_deref());
         ck.date_order(Some(input.start_date), input.end_date, "endDate");
         ck.finish()?;
-        let ict = IctRow::find(conn, input.ict_code.trim())?
-            .ok_or_else(|| DomainError::invalid("ictCode", format!("no integrated care team has code {}", input.ict_code)))?;
+        let ict = IctRow::find(conn, input.ict_code.trim())?.ok_or_else(|| {
+            DomainError::invalid("ictCode", format!("no integrated care team has code {}", input.ict_code))
+        })?;
         let now = crate::now();
         Ok(PartnerServiceRow {
             id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),

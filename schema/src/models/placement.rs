@@ -234,7 +234,8 @@ impl Entity for PlacementRow {
         ck.check(h.is_finite() && h > 0.0 && h <= 80.0, "hoursPerWeek", "must be more than 0 and at most 80");
         ck.date_order(Some(input.start_date), input.end_date, "endDate");
         let notes = ck.opt_text("notes", input.notes.as_deref(), 2000);
-        let host_code = input.host_code.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_ascii_uppercase);
+        let host_code =
+            input.host_code.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_ascii_uppercase);
         let host_name = input.host_name.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let (mut practice, mut federation, mut ict, mut ext_name, mut ext_code) = (None, None, None, None, None);
         match input.host_type {
@@ -246,9 +247,16 @@ impl Entity for PlacementRow {
                 ext_code = opt_ods(&mut ck, "hostCode", host_code.as_deref());
             }
             _ => {
-                ck.check(host_name.is_none(), "hostName", "is only for external hosts; practices, federations and ICTs are named by hostCode");
+                ck.check(
+                    host_name.is_none(),
+                    "hostName",
+                    "is only for external hosts; practices, federations and ICTs are named by hostCode",
+                );
                 if host_code.is_none() {
-                    ck.fail("hostCode", "is required: the ODS code of the practice, or the code of the federation or ICT");
+                    ck.fail(
+                        "hostCode",
+                        "is required: the ODS code of the practice, or the code of the federation or ICT",
+                    );
                 }
             }
         }
@@ -256,9 +264,15 @@ impl Entity for PlacementRow {
         if let Some(code) = &host_code {
             let missing = |what: &str| DomainError::invalid("hostCode", format!("no {what} has code {code}"));
             match input.host_type {
-                HostType::Practice => practice = Some(PracticeRow::find(conn, code)?.ok_or_else(|| missing("practice"))?.ods_code),
-                HostType::Federation => federation = Some(FederationRow::find(conn, code)?.ok_or_else(|| missing("federation"))?.code),
-                HostType::Ict => ict = Some(IctRow::find(conn, code)?.ok_or_else(|| missing("integrated care team"))?.code),
+                HostType::Practice => {
+                    practice = Some(PracticeRow::find(conn, code)?.ok_or_else(|| missing("practice"))?.ods_code)
+                }
+                HostType::Federation => {
+                    federation = Some(FederationRow::find(conn, code)?.ok_or_else(|| missing("federation"))?.code)
+                }
+                HostType::Ict => {
+                    ict = Some(IctRow::find(conn, code)?.ok_or_else(|| missing("integrated care team"))?.code)
+                }
                 HostType::External => {}
             }
         }
@@ -301,12 +315,16 @@ impl Entity for PlacementRow {
         Ok(())
     }
     fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(placements::table.filter(placements::id.eq(&self.id)).filter(placements::version.eq(expected_version)))
-            .set(self)
-            .execute(conn)?)
+        Ok(diesel::update(
+            placements::table.filter(placements::id.eq(&self.id)).filter(placements::version.eq(expected_version)),
+        )
+        .set(self)
+        .execute(conn)?)
     }
     fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(placements::table.filter(placements::id.eq(&self.id)).filter(placements::version.eq(self.version)))
-            .execute(conn)?)
+        Ok(diesel::delete(
+            placements::table.filter(placements::id.eq(&self.id)).filter(placements::version.eq(self.version)),
+        )
+        .execute(conn)?)
     }
 }

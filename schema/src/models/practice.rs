@@ -191,9 +191,17 @@ impl Entity for PracticeRow {
     fn build(conn: &mut DbConnection, input: PracticeInput, current: Option<&Self>) -> DomainResult<Self> {
         let mut ck = Checks::new();
         let ods_code = input.ods_code.trim().to_string();
-        ck.check(is_practice_ods_code(&ods_code), "odsCode", "must be an ODS practice code: a capital letter and five digits, e.g. M83001");
+        ck.check(
+            is_practice_ods_code(&ods_code),
+            "odsCode",
+            "must be an ODS practice code: a capital letter and five digits, e.g. M83001",
+        );
         if let Some(cur) = current {
-            ck.check(ods_code == cur.ods_code, "odsCode", "cannot be changed; create a new practice and mark this one merged or closed");
+            ck.check(
+                ods_code == cur.ods_code,
+                "odsCode",
+                "cannot be changed; create a new practice and mark this one merged or closed",
+            );
         }
         let name = ck.text("name", &input.name, 200);
         let postcode = match normalise_postcode(&input.postcode) {
@@ -206,7 +214,11 @@ impl Entity for PracticeRow {
         let lines = input.address_lines.unwrap_or_default();
         ck.check(lines.len() <= 5, "addressLines", "at most 5 lines");
         for (i, l) in lines.iter().enumerate() {
-            ck.check(l.chars().count() <= 100 && !l.chars().any(char::is_control), &format!("addressLines/{i}"), "at most 100 characters, no control characters");
+            ck.check(
+                l.chars().count() <= 100 && !l.chars().any(char::is_control),
+                &format!("addressLines/{i}"),
+                "at most 100 characters, no control characters",
+            );
         }
         let mut code = |field: &str, v: Option<String>| -> Option<String> {
             let v = v.map(|s| s.trim().to_ascii_uppercase()).filter(|s| !s.is_empty());
@@ -225,7 +237,9 @@ impl Entity for PracticeRow {
         let status = input.status.unwrap_or(PracticeStatus::Active);
         match (&merged_into, status) {
             (None, PracticeStatus::Merged) => ck.fail("mergedInto", "is required when status is merged"),
-            (Some(_), s) if s != PracticeStatus::Merged => ck.fail("mergedInto", "is only allowed when status is merged"),
+            (Some(_), s) if s != PracticeStatus::Merged => {
+                ck.fail("mergedInto", "is only allowed when status is merged")
+            }
             (Some(m), _) if *m == ods_code => ck.fail("mergedInto", "a practice cannot merge into itself"),
             _ => {}
         }
@@ -268,12 +282,16 @@ impl Entity for PracticeRow {
         Ok(())
     }
     fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(practices::table.filter(practices::id.eq(&self.id)).filter(practices::version.eq(expected_version)))
-            .set(self)
-            .execute(conn)?)
+        Ok(diesel::update(
+            practices::table.filter(practices::id.eq(&self.id)).filter(practices::version.eq(expected_version)),
+        )
+        .set(self)
+        .execute(conn)?)
     }
     fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(practices::table.filter(practices::id.eq(&self.id)).filter(practices::version.eq(self.version)))
-            .execute(conn)?)
+        Ok(diesel::delete(
+            practices::table.filter(practices::id.eq(&self.id)).filter(practices::version.eq(self.version)),
+        )
+        .execute(conn)?)
     }
 }

@@ -145,12 +145,16 @@ impl Entity for ProgrammeRow {
         Ok(())
     }
     fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(programmes::table.filter(programmes::id.eq(&self.id)).filter(programmes::version.eq(expected_version)))
-            .set(self)
-            .execute(conn)?)
+        Ok(diesel::update(
+            programmes::table.filter(programmes::id.eq(&self.id)).filter(programmes::version.eq(expected_version)),
+        )
+        .set(self)
+        .execute(conn)?)
     }
     fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(programmes::table.filter(programmes::id.eq(&self.id)).filter(programmes::version.eq(self.version)))
-            .execute(conn)?)
+        Ok(diesel::delete(
+            programmes::table.filter(programmes::id.eq(&self.id)).filter(programmes::version.eq(self.version)),
+        )
+        .execute(conn)?)
     }
 }

@@ -160,9 +160,12 @@ impl Entity for RoleRow {
         Ok(())
     }
     fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(roles::table.filter(roles::id.eq(&self.id)).filter(roles::version.eq(expected_version))).set(self).execute(conn)?)
+        Ok(diesel::update(roles::table.filter(roles::id.eq(&self.id)).filter(roles::version.eq(expected_version)))
+            .set(self)
+            .execute(conn)?)
     }
     fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(roles::table.filter(roles::id.eq(&self.id)).filter(roles::version.eq(self.version))).execute(conn)?)
+        Ok(diesel::delete(roles::table.filter(roles::id.eq(&self.id)).filter(roles::version.eq(self.version)))
+            .execute(conn)?)
     }
 }
