@@ -43,7 +43,7 @@ impl Drop for TestApp {
 }
 
 /// Replaces the database name in a PostgreSQL URL.
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),
         None => (url, String::new()),

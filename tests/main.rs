@@ -11,3 +11,4 @@ mod demo;
 mod groups;
 mod placements;
 mod practices;
+mod replicas;

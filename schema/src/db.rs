@@ -20,6 +20,9 @@ pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 
+/// PostgreSQL advisory lock key held while migrating ("pcr-migr" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7063_722d_6d69_6772;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,
@@ -112,7 +115,14 @@ impl Db {
     pub fn migrate(&self) -> Result<usize, DomainError> {
         let mut conn = self.conn()?;
         let applied = match &mut *conn {
-            DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Pg(c) => {
+                // Replicas starting together must not migrate at the same time: the first
+                // holds the lock and migrates, the others wait and then find nothing to do.
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+                let result = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len());
+                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+                result
+            }
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         }
         .map_err(|e| DomainError::Unavailable(format!("migration failed: {e}")))?;
