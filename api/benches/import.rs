@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use pcr_schema::ods::{import, ImportOptions, ImportReport};
 use pcr_schema::Db;
 
-const EPRACCUR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/ods/epraccur-2019.csv");
-const EPCMEM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/ods/epcmem-2019.csv");
+const EPRACCUR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/data/ods/epraccur-2019.csv");
+const EPCMEM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/data/ods/epcmem-2019.csv");
 const RUNS: usize = 3;
 
 type BenchResult<T> = Result<T, Box<dyn Error>>;

@@ -656,8 +656,8 @@ mod tests {
     use diesel::connection::SimpleConnection;
     use std::path::PathBuf;
 
-    const EPRACCUR_2019: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/ods/epraccur-2019.csv");
-    const EPCMEM_2019: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/ods/epcmem-2019.csv");
+    const EPRACCUR_2019: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/ods/epraccur-2019.csv");
+    const EPCMEM_2019: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/ods/epcmem-2019.csv");
     const CURRENT_SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/epraccur-current-sample.csv");
 
     /// A fresh, migrated database, removed again when dropped.
@@ -783,10 +783,6 @@ mod tests {
 
     #[test]
     fn full_2019_files_import_once_then_change_nothing_then_only_what_changed() {
-        if !Path::new(EPRACCUR_2019).exists() || !Path::new(EPCMEM_2019).exists() {
-            eprintln!("skipped: {EPRACCUR_2019} or {EPCMEM_2019} not found");
-            return;
-        }
         for t in databases() {
             let db = t.db();
             let label = &t.label;
