@@ -122,6 +122,10 @@ async fn list_filters_and_pages(app: TestApp) {
     assert_eq!(codes(&by_code), ["M83002"]);
     let closed = app.get("/api/v1/practices?status=closed").send().await;
     assert_eq!(codes(&closed), ["M83004"]);
+    let open_2021 = app.get("/api/v1/practices?active_on=2021-01-01&commissioner=05G").send().await;
+    assert_eq!(codes(&open_2021), ["M83001", "M83002", "M83003"], "M83004 closed on 2020-01-01");
+    let open_2019 = app.get("/api/v1/practices?active_on=2019-06-01&commissioner=05G").send().await;
+    assert_eq!(codes(&open_2019), ["M83001", "M83002", "M83003", "M83004"]);
     let comm = app.get("/api/v1/practices?commissioner=05d").send().await;
     assert_eq!(codes(&comm), ["D83001", "D83002", "D83003"]);
     let st3 = app.get("/api/v1/practices?postcode=ST3%20").send().await;

@@ -14,7 +14,6 @@ use pcr_schema::Db;
 
 use super::blocking;
 use super::list::{items, page, ItemsResponse, ListResponse};
-use super::practices::OnDay;
 use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 
@@ -96,10 +95,9 @@ async fn member_practices(
     group: Group,
     key: String,
     query: PracticeQuery,
-    day: Option<chrono::NaiveDate>,
 ) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
-    let day = day.unwrap_or_else(pcr_schema::today);
+    let day = query.active_on.unwrap_or_else(pcr_schema::today);
     let p = blocking(move || {
         let code = group_code(&db, &group, &key)?;
         let member_of = match group {
@@ -135,7 +133,7 @@ async fn hosted_placements(
 
 /// The practices that are members of a federation on a day (default today).
 #[utoipa::path(get, path = "/api/v1/federations/{key}/practices", tag = "federations",
-    params(("key" = String, Path, description = "Federation id or code"), OnDay, PracticeQuery),
+    params(("key" = String, Path, description = "Federation id or code"), PracticeQuery),
     responses(
         (status = 200, body = ListResponse<Practice>),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -145,15 +143,14 @@ pub async fn federation_practices(
     req: HttpRequest,
     db: web::Data<Db>,
     key: web::Path<String>,
-    on: web::Query<OnDay>,
     query: web::Query<PracticeQuery>,
 ) -> ApiResult<HttpResponse> {
-    member_practices(req, db, Group::Federation, key.into_inner(), query.into_inner(), on.active_on).await
+    member_practices(req, db, Group::Federation, key.into_inner(), query.into_inner()).await
 }
 
 /// The practices that are members of an ICT on a day (default today).
 #[utoipa::path(get, path = "/api/v1/icts/{key}/practices", tag = "icts",
-    params(("key" = String, Path, description = "ICT id or code"), OnDay, PracticeQuery),
+    params(("key" = String, Path, description = "ICT id or code"), PracticeQuery),
     responses(
         (status = 200, body = ListResponse<Practice>),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -163,10 +160,9 @@ pub async fn ict_practices(
     req: HttpRequest,
     db: web::Data<Db>,
     key: web::Path<String>,
-    on: web::Query<OnDay>,
     query: web::Query<PracticeQuery>,
 ) -> ApiResult<HttpResponse> {
-    member_practices(req, db, Group::Ict, key.into_inner(), query.into_inner(), on.active_on).await
+    member_practices(req, db, Group::Ict, key.into_inner(), query.into_inner()).await
 }
 
 /// Placements hosted by the federation itself. Needs `placements:read`.

@@ -30,6 +30,9 @@ pub struct PracticeQuery {
     pub commissioner: Option<String>,
     /// Start of the postcode, e.g. `ST3` or `WS13 `.
     pub postcode: Option<String>,
+    /// Only practices open on this date; for a federation's or ICT's practices, also
+    /// members on this date (default today).
+    pub active_on: Option<NaiveDate>,
     /// Only practices changed at or after this instant (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1–200 (default 50).
@@ -78,6 +81,11 @@ pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> Dom
             ));
         }
         q = q.filter(practices::postcode.like(format!("{p}%")));
+    }
+    if let Some(day) = query.active_on {
+        q = q
+            .filter(practices::opened_on.is_null().or(practices::opened_on.le(day)))
+            .filter(practices::closed_on.is_null().or(practices::closed_on.ge(day)));
     }
     if let Some(t) = query.updated_since {
         q = q.filter(practices::updated_at.ge(t.naive_utc()));
