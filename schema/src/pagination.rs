@@ -118,10 +118,9 @@ impl ListWindow {
     }
 }
 
-/// Applies keyset order and the `after` condition for one sort column to a boxed query.
-/// `$parse` turns the cursor's text back into the column's Rust type.
+/// Applies the `after` condition of a window for one sort column (no order, no limit).
 #[macro_export]
-macro_rules! keyset {
+macro_rules! keyset_filter {
     ($query:expr, $window:expr, $col:expr, $id:expr, $parse:expr) => {{
         use diesel::prelude::*;
         let w: &$crate::pagination::ListWindow = $window;
@@ -135,10 +134,31 @@ macro_rules! keyset {
                 q.filter($col.gt(v.clone()).or($col.eq(v).and($id.gt(id))))
             };
         }
+        q
+    }};
+}
+
+/// Applies keyset order, the `after` condition and the page size (plus one, to learn
+/// whether there is more) for one sort column to a boxed query.
+#[macro_export]
+macro_rules! keyset {
+    ($query:expr, $window:expr, $col:expr, $id:expr, $parse:expr) => {{
+        let w: &$crate::pagination::ListWindow = $window;
+        let q = $crate::keyset_filter!($query, w, $col, $id, $parse);
+        $crate::keyset_order!(q, w, $col, $id).limit(w.limit + 1)
+    }};
+}
+
+/// Orders by one sort column and the id, in the window's direction.
+#[macro_export]
+macro_rules! keyset_order {
+    ($query:expr, $window:expr, $col:expr, $id:expr) => {{
+        use diesel::prelude::*;
+        let w: &$crate::pagination::ListWindow = $window;
         if w.descending {
-            q.order(($col.desc(), $id.desc())).limit(w.limit + 1)
+            $query.order(($col.desc(), $id.desc()))
         } else {
-            q.order(($col.asc(), $id.asc())).limit(w.limit + 1)
+            $query.order(($col.asc(), $id.asc()))
         }
     }};
 }

@@ -47,8 +47,7 @@ pub struct ProgrammeQuery {
 
 pub const CATALOGUE_SORTS: &[&str] = &["code", "name"];
 
-pub fn list_roles(db: &Db, query: &RoleQuery) -> DomainResult<Page<Role>> {
-    let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), CATALOGUE_SORTS)?;
+fn roles_filtered(query: &RoleQuery) -> roles::BoxedQuery<'static, MultiBackend> {
     let mut q = roles::table.into_boxed::<MultiBackend>();
     if let Some(text) = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
@@ -63,6 +62,17 @@ pub fn list_roles(db: &Db, query: &RoleQuery) -> DomainResult<Page<Role>> {
     if let Some(a) = query.additional_roles {
         q = q.filter(roles::additional_roles.eq(a));
     }
+    q
+}
+
+pub fn count_roles(db: &Db, query: &RoleQuery) -> DomainResult<i64> {
+    let q = roles_filtered(query);
+    db.read(|c| Ok(q.count().get_result(c)?))
+}
+
+pub fn list_roles(db: &Db, query: &RoleQuery) -> DomainResult<Page<Role>> {
+    let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), CATALOGUE_SORTS)?;
+    let q = roles_filtered(query);
     let rows: Vec<RoleRow> = db.read(|c| {
         let q = match window.sort.as_str() {
             "name" => keyset!(q, &window, roles::name, roles::id, parse_text),
@@ -74,13 +84,23 @@ pub fn list_roles(db: &Db, query: &RoleQuery) -> DomainResult<Page<Role>> {
     Ok(window.finish(rows, |r| (if by_name { r.name.clone() } else { r.code.clone() }, r.id.clone())).map(|r| r.view()))
 }
 
-pub fn list_programmes(db: &Db, query: &ProgrammeQuery) -> DomainResult<Page<Programme>> {
-    let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), CATALOGUE_SORTS)?;
+fn programmes_filtered(query: &ProgrammeQuery) -> programmes::BoxedQuery<'static, MultiBackend> {
     let mut q = programmes::table.into_boxed::<MultiBackend>();
     if let Some(text) = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
         q = q.filter(lower(programmes::name).like(pattern).escape('\\').or(programmes::code.eq(text.to_string())));
     }
+    q
+}
+
+pub fn count_programmes(db: &Db, query: &ProgrammeQuery) -> DomainResult<i64> {
+    let q = programmes_filtered(query);
+    db.read(|c| Ok(q.count().get_result(c)?))
+}
+
+pub fn list_programmes(db: &Db, query: &ProgrammeQuery) -> DomainResult<Page<Programme>> {
+    let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), CATALOGUE_SORTS)?;
+    let q = programmes_filtered(query);
     let rows: Vec<ProgrammeRow> = db.read(|c| {
         let q = match window.sort.as_str() {
             "name" => keyset!(q, &window, programmes::name, programmes::id, parse_text),

@@ -11,14 +11,9 @@ use crate::error::DomainResult;
 use crate::keyset;
 use crate::models::federation::{Federation, FederationRow};
 use crate::models::ict::{IctRow, IctStatus, IntegratedCareTeam};
-use crate::models::membership::{
-    FederationMembership, FederationMembershipRow, IctMembership, IctMembershipRow, PartnerService, PartnerServiceRow,
-};
+use crate::models::membership::{FederationMembership, IctMembership, PartnerService};
 use crate::pagination::{fmt_timestamp, parse_text, parse_timestamp, ListWindow, Page};
-use crate::tables::{
-    federation_memberships as fm, federations, ict_memberships as im, ict_partner_services as ps,
-    integrated_care_teams as icts,
-};
+use crate::tables::{federations, integrated_care_teams as icts};
 
 /// Filters and paging for federation and ICT lists.
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
@@ -42,11 +37,10 @@ pub struct GroupQuery {
 
 pub const GROUP_SORTS: &[&str] = &["code", "name", "updatedAt"];
 
-/// One definition of the group list for both group tables.
-macro_rules! group_list {
-    ($db:expr, $query:expr, $table:ident, $row:ty, $extra:expr) => {{
+/// The group filters for one group table, as a boxed query.
+macro_rules! group_filtered {
+    ($query:expr, $table:ident) => {{
         let query: &GroupQuery = $query;
-        let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), GROUP_SORTS)?;
         let mut q = $table::table.into_boxed::<MultiBackend>();
         if let Some(text) = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
@@ -58,7 +52,16 @@ macro_rules! group_list {
         if let Some(t) = query.updated_since {
             q = q.filter($table::updated_at.ge(t.naive_utc()));
         }
-        q = ($extra)(q);
+        q
+    }};
+}
+
+/// One definition of the group list for both group tables.
+macro_rules! group_list {
+    ($db:expr, $query:expr, $table:ident, $row:ty, $q:expr) => {{
+        let query: &GroupQuery = $query;
+        let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), GROUP_SORTS)?;
+        let q = $q;
         let rows: Vec<$row> = $db.read(|c| {
             let q = match window.sort.as_str() {
                 "name" => keyset!(q, &window, $table::name, $table::id, parse_text),
@@ -79,36 +82,46 @@ macro_rules! group_list {
     }};
 }
 
+fn icts_filtered(query: &GroupQuery) -> icts::BoxedQuery<'static, MultiBackend> {
+    let q = group_filtered!(query, icts);
+    match query.status {
+        Some(s) => q.filter(icts::status.eq(s.as_str())),
+        None => q,
+    }
+}
+
 pub fn list_federations(db: &Db, query: &GroupQuery) -> DomainResult<Page<Federation>> {
-    group_list!(db, query, federations, FederationRow, |q| q)
+    group_list!(db, query, federations, FederationRow, group_filtered!(query, federations))
+}
+
+pub fn count_federations(db: &Db, query: &GroupQuery) -> DomainResult<i64> {
+    let q = group_filtered!(query, federations);
+    db.read(|c| Ok(q.count().get_result(c)?))
 }
 
 pub fn list_icts(db: &Db, query: &GroupQuery) -> DomainResult<Page<IntegratedCareTeam>> {
-    let status = query.status;
-    group_list!(db, query, icts, IctRow, |q: icts::BoxedQuery<'static, MultiBackend>| match status {
-        Some(s) => q.filter(icts::status.eq(s.as_str())),
-        None => q,
-    })
+    group_list!(db, query, icts, IctRow, icts_filtered(query))
+}
+
+pub fn count_icts(db: &Db, query: &GroupQuery) -> DomainResult<i64> {
+    let q = icts_filtered(query);
+    db.read(|c| Ok(q.count().get_result(c)?))
 }
 
 /// Every membership period of a federation, by practice then start.
 pub fn federation_memberships(db: &Db, federation_code: &str) -> DomainResult<Vec<FederationMembership>> {
-    let rows: Vec<FederationMembershipRow> = db.read(|c| {
-        Ok(fm::table.filter(fm::federation_code.eq(federation_code)).order((fm::ods_code, fm::start_date)).load(c)?)
-    })?;
-    Ok(rows.iter().map(FederationMembershipRow::view).collect())
+    let key = federation_code.to_string();
+    Ok(super::lookups::federation_memberships(db, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default())
 }
 
 /// Every membership period of an ICT, by practice then start.
 pub fn ict_memberships(db: &Db, ict_code: &str) -> DomainResult<Vec<IctMembership>> {
-    let rows: Vec<IctMembershipRow> =
-        db.read(|c| Ok(im::table.filter(im::ict_code.eq(ict_code)).order((im::ods_code, im::start_date)).load(c)?))?;
-    Ok(rows.iter().map(IctMembershipRow::view).collect())
+    let key = ict_code.to_string();
+    Ok(super::lookups::ict_memberships(db, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default())
 }
 
 /// The partner services of an ICT.
 pub fn partner_services(db: &Db, ict_code: &str) -> DomainResult<Vec<PartnerService>> {
-    let rows: Vec<PartnerServiceRow> =
-        db.read(|c| Ok(ps::table.filter(ps::ict_code.eq(ict_code)).order((ps::kind, ps::name, ps::id)).load(c)?))?;
-    Ok(rows.iter().map(PartnerServiceRow::view).collect())
+    let key = ict_code.to_string();
+    Ok(super::lookups::partner_services(db, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default())
 }

@@ -3,5 +3,7 @@
 pub mod catalogue;
 pub mod crud;
 pub mod groups;
+pub mod lookups;
 pub mod placements;
 pub mod practices;
+pub mod window;

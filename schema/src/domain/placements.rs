@@ -1,5 +1,7 @@
 //! Reading placements with filters, and ending one.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -43,9 +45,8 @@ pub struct PlacementQuery {
 
 pub const PLACEMENT_SORTS: &[&str] = &["createdAt", "startDate", "updatedAt"];
 
-pub fn list(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainResult<Page<Placement>> {
-    require(actor, Scope::PlacementsRead)?;
-    let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), PLACEMENT_SORTS)?;
+/// The placement filters, as a query to page, count or batch.
+fn filtered(query: &PlacementQuery) -> placements::BoxedQuery<'static, MultiBackend> {
     let mut q = placements::table.into_boxed::<MultiBackend>();
     let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     if let Some(r) = text(&query.role) {
@@ -88,6 +89,26 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainRes
     if let Some(t) = query.updated_since {
         q = q.filter(placements::updated_at.ge(t.naive_utc()));
     }
+    q
+}
+
+fn window(query: &PlacementQuery) -> DomainResult<ListWindow> {
+    ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), PLACEMENT_SORTS)
+}
+
+fn cursor_value(window: &ListWindow, r: &PlacementRow) -> (String, String) {
+    let v = match window.sort.as_str() {
+        "startDate" => r.start_date.format("%Y-%m-%d").to_string(),
+        "updatedAt" => fmt_timestamp(&r.updated_at),
+        _ => fmt_timestamp(&r.created_at),
+    };
+    (v, r.id.clone())
+}
+
+pub fn list(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainResult<Page<Placement>> {
+    require(actor, Scope::PlacementsRead)?;
+    let window = window(query)?;
+    let q = filtered(query);
     let rows: Vec<PlacementRow> = db.read(|c| {
         let q = match window.sort.as_str() {
             "startDate" => keyset!(q, &window, placements::start_date, placements::id, parse_date),
@@ -96,15 +117,155 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainRes
         };
         Ok(q.load(c)?)
     })?;
-    let page = window.finish(rows, |r| {
-        let v = match window.sort.as_str() {
-            "startDate" => r.start_date.format("%Y-%m-%d").to_string(),
-            "updatedAt" => fmt_timestamp(&r.updated_at),
-            _ => fmt_timestamp(&r.created_at),
+    Ok(window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view()))
+}
+
+/// How many placements match the filters (the paging fields are ignored).
+pub fn count(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainResult<i64> {
+    require(actor, Scope::PlacementsRead)?;
+    let q = filtered(query);
+    db.read(|c| Ok(q.count().get_result(c)?))
+}
+
+/// The parent a nested page of placements hangs from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlacementParent {
+    Practice,
+    Federation,
+    Ict,
+    Role,
+    Programme,
+}
+
+impl PlacementParent {
+    fn column(self) -> &'static str {
+        match self {
+            PlacementParent::Practice => "host_practice",
+            PlacementParent::Federation => "host_federation",
+            PlacementParent::Ict => "host_ict",
+            PlacementParent::Role => "role_code",
+            PlacementParent::Programme => "programme_code",
+        }
+    }
+
+    fn key_of(self, r: &PlacementRow) -> Option<&str> {
+        match self {
+            PlacementParent::Practice => r.host_practice.as_deref(),
+            PlacementParent::Federation => r.host_federation.as_deref(),
+            PlacementParent::Ict => r.host_ict.as_deref(),
+            PlacementParent::Role => Some(&r.role_code),
+            PlacementParent::Programme => r.programme_code.as_deref(),
+        }
+    }
+
+    fn restrict(
+        self,
+        q: placements::BoxedQuery<'static, MultiBackend>,
+        keys: Vec<String>,
+    ) -> placements::BoxedQuery<'static, MultiBackend> {
+        match self {
+            PlacementParent::Practice => q.filter(placements::host_practice.eq_any(keys)),
+            PlacementParent::Federation => q.filter(placements::host_federation.eq_any(keys)),
+            PlacementParent::Ict => q.filter(placements::host_ict.eq_any(keys)),
+            PlacementParent::Role => q.filter(placements::role_code.eq_any(keys)),
+            PlacementParent::Programme => q.filter(placements::programme_code.eq_any(keys)),
+        }
+    }
+}
+
+/// One page of placements for each of many parents, in one statement whatever their
+/// number (a window function keeps the first rows of every parent).
+pub fn pages_by_parent(
+    db: &Db,
+    actor: Option<&Actor>,
+    parent: PlacementParent,
+    keys: &[String],
+    query: &PlacementQuery,
+) -> DomainResult<HashMap<String, Page<Placement>>> {
+    require(actor, Scope::PlacementsRead)?;
+    let window = window(query)?;
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut q = parent.restrict(filtered(query), keys.to_vec());
+    if let Some(c) = &window.after {
+        let id = c.id.clone();
+        q = match (window.sort.as_str(), window.descending) {
+            ("startDate", false) => {
+                let v = parse_date(&c.value)?;
+                q.filter(placements::start_date.gt(v).or(placements::start_date.eq(v).and(placements::id.gt(id))))
+            }
+            ("startDate", true) => {
+                let v = parse_date(&c.value)?;
+                q.filter(placements::start_date.lt(v).or(placements::start_date.eq(v).and(placements::id.lt(id))))
+            }
+            ("updatedAt", false) => {
+                let v = parse_timestamp(&c.value)?;
+                q.filter(placements::updated_at.gt(v).or(placements::updated_at.eq(v).and(placements::id.gt(id))))
+            }
+            ("updatedAt", true) => {
+                let v = parse_timestamp(&c.value)?;
+                q.filter(placements::updated_at.lt(v).or(placements::updated_at.eq(v).and(placements::id.lt(id))))
+            }
+            (_, false) => {
+                let v = parse_timestamp(&c.value)?;
+                q.filter(placements::created_at.gt(v).or(placements::created_at.eq(v).and(placements::id.gt(id))))
+            }
+            (_, true) => {
+                let v = parse_timestamp(&c.value)?;
+                q.filter(placements::created_at.lt(v).or(placements::created_at.eq(v).and(placements::id.lt(id))))
+            }
         };
-        (v, r.id.clone())
-    });
-    Ok(page.map(|r| r.view()))
+    }
+    let sort_col = match window.sort.as_str() {
+        "startDate" => "start_date",
+        "updatedAt" => "updated_at",
+        _ => "created_at",
+    };
+    let dir = if window.descending { "DESC" } else { "ASC" };
+    let rank = diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+        "ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {sort_col} {dir}, id {dir}) AS rn",
+        parent.column()
+    ));
+    let inner = q.select((placements::all_columns, rank));
+    let rows: Vec<(PlacementRow, i64)> =
+        db.read(|c| Ok(super::window::top_per_group(inner, window.limit + 1).load(c)?))?;
+    let mut grouped: HashMap<String, Vec<(PlacementRow, i64)>> = HashMap::new();
+    for (row, rank) in rows {
+        if let Some(k) = parent.key_of(&row) {
+            grouped.entry(k.to_string()).or_default().push((row, rank));
+        }
+    }
+    Ok(keys
+        .iter()
+        .map(|k| {
+            let mut rows = grouped.remove(k.as_str()).unwrap_or_default();
+            rows.sort_by_key(|(_, rank)| *rank);
+            let rows: Vec<PlacementRow> = rows.into_iter().map(|(r, _)| r).collect();
+            (k.clone(), window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view()))
+        })
+        .collect())
+}
+
+/// How many placements match the filters under each parent, in one statement.
+pub fn counts_by_parent(
+    db: &Db,
+    actor: Option<&Actor>,
+    parent: PlacementParent,
+    keys: &[String],
+    query: &PlacementQuery,
+) -> DomainResult<HashMap<String, i64>> {
+    require(actor, Scope::PlacementsRead)?;
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let q = parent.restrict(filtered(query), keys.to_vec());
+    let key =
+        diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(&format!("{} AS k", parent.column()));
+    let inner = q.select(key);
+    let rows: Vec<(Option<String>, i64)> = db.read(|c| Ok(super::window::count_per_group(inner).load(c)?))?;
+    let mut counts: HashMap<String, i64> = rows.into_iter().filter_map(|(k, n)| k.map(|k| (k, n))).collect();
+    Ok(keys.iter().map(|k| (k.clone(), counts.remove(k).unwrap_or(0))).collect())
 }
 
 /// Ends a placement on `end_date` (default today). Placements are ended, never erased.

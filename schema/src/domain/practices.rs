@@ -1,21 +1,21 @@
 //! Reading practices: lists with filters and keyset pages, and a practice's groups.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::db::{Db, DbConnection, MultiBackend};
+use crate::db::{Db, MultiBackend};
 use crate::error::{DomainError, DomainResult};
-use crate::keyset;
-use crate::models::federation::{Federation, FederationRow};
-use crate::models::ict::{IctRow, IntegratedCareTeam};
+use crate::models::federation::Federation;
+use crate::models::ict::IntegratedCareTeam;
 use crate::models::practice::{Practice, PracticeRow, PracticeStatus};
 use crate::pagination::{fmt_timestamp, parse_text, parse_timestamp, ListWindow, Page};
-use crate::tables::{
-    federation_memberships as fm, federations, ict_memberships as im, integrated_care_teams as icts, practices,
-};
+use crate::tables::{federation_memberships as fm, ict_memberships as im, practices};
 use crate::validate::postcode_prefix;
+use crate::{keyset, keyset_filter, keyset_order};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -57,8 +57,11 @@ pub(crate) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
-pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> DomainResult<Page<Practice>> {
-    let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), PRACTICE_SORTS)?;
+/// The practice filters, as a query to page, count or batch.
+fn filtered(
+    query: &PracticeQuery,
+    member_of: Option<&MemberOf>,
+) -> DomainResult<practices::BoxedQuery<'static, MultiBackend>> {
     let mut q = practices::table.into_boxed::<MultiBackend>();
     if let Some(text) = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
@@ -109,6 +112,25 @@ pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> Dom
         }
         None => {}
     }
+    Ok(q)
+}
+
+fn window(query: &PracticeQuery) -> DomainResult<ListWindow> {
+    ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), PRACTICE_SORTS)
+}
+
+fn cursor_value(window: &ListWindow, r: &PracticeRow) -> (String, String) {
+    let v = match window.sort.as_str() {
+        "name" => r.name.clone(),
+        "updatedAt" => fmt_timestamp(&r.updated_at),
+        _ => r.ods_code.clone(),
+    };
+    (v, r.id.clone())
+}
+
+pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> DomainResult<Page<Practice>> {
+    let window = window(query)?;
+    let q = filtered(query, member_of)?;
     let rows: Vec<PracticeRow> = db.read(|c| {
         let q = match window.sort.as_str() {
             "name" => keyset!(q, &window, practices::name, practices::id, parse_text),
@@ -117,36 +139,113 @@ pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> Dom
         };
         Ok(q.load(c)?)
     })?;
-    let page = window.finish(rows, |r| {
-        let v = match window.sort.as_str() {
-            "name" => r.name.clone(),
-            "updatedAt" => fmt_timestamp(&r.updated_at),
-            _ => r.ods_code.clone(),
+    Ok(window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view()))
+}
+
+/// How many practices match the filters (the paging fields are ignored).
+pub fn count(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> DomainResult<i64> {
+    let q = filtered(query, member_of)?;
+    db.read(|c| Ok(q.count().get_result(c)?))
+}
+
+/// The kind of group whose member practices are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupKind {
+    Federation,
+    Ict,
+}
+
+/// One page of member practices (on the query's `active_on` day, default today) for each of
+/// many groups, and each group's total: two statements whatever the number of groups.
+pub fn members_by_group(
+    db: &Db,
+    kind: GroupKind,
+    codes: &[String],
+    query: &PracticeQuery,
+) -> DomainResult<HashMap<String, (Page<Practice>, i64)>> {
+    let window = window(query)?;
+    if codes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let day = query.active_on.unwrap_or_else(crate::today);
+    let base = filtered(query, None)?;
+    db.read(|c| {
+        let pairs: Vec<(String, String)> = match kind {
+            GroupKind::Federation => fm::table
+                .filter(fm::federation_code.eq_any(codes))
+                .filter(fm::start_date.le(day))
+                .filter(fm::end_date.is_null().or(fm::end_date.ge(day)))
+                .select((fm::federation_code, fm::ods_code))
+                .load(c)?,
+            GroupKind::Ict => im::table
+                .filter(im::ict_code.eq_any(codes))
+                .filter(im::start_date.le(day))
+                .filter(im::end_date.is_null().or(im::end_date.ge(day)))
+                .select((im::ict_code, im::ods_code))
+                .load(c)?,
         };
-        (v, r.id.clone())
-    });
-    Ok(page.map(|r| r.view()))
+        let mut groups_of: HashMap<String, Vec<String>> = HashMap::new();
+        for (group, ods) in pairs {
+            groups_of.entry(ods).or_default().push(group);
+        }
+        let members: Vec<String> = groups_of.keys().cloned().collect();
+        // Membership keeps these sets small (a group has tens of practices), so every
+        // matching member after the cursor is read in sort order and cut per group here.
+        let q = base.filter(practices::ods_code.eq_any(members.clone()));
+        let rows: Vec<PracticeRow> = match window.sort.as_str() {
+            "name" => {
+                let q = keyset_filter!(q, &window, practices::name, practices::id, parse_text);
+                keyset_order!(q, &window, practices::name, practices::id).load(c)?
+            }
+            "updatedAt" => {
+                let q = keyset_filter!(q, &window, practices::updated_at, practices::id, parse_timestamp);
+                keyset_order!(q, &window, practices::updated_at, practices::id).load(c)?
+            }
+            _ => {
+                let q = keyset_filter!(q, &window, practices::ods_code, practices::id, parse_text);
+                keyset_order!(q, &window, practices::ods_code, practices::id).load(c)?
+            }
+        };
+        // Totals count every matching member, before the cursor.
+        let counted: Vec<String> = if window.after.is_some() {
+            filtered(query, None)?.filter(practices::ods_code.eq_any(members)).select(practices::ods_code).load(c)?
+        } else {
+            rows.iter().map(|r| r.ods_code.clone()).collect()
+        };
+        let mut totals: HashMap<String, i64> = HashMap::new();
+        for ods in &counted {
+            for g in groups_of.get(ods).into_iter().flatten() {
+                *totals.entry(g.clone()).or_default() += 1;
+            }
+        }
+        let mut per_group: HashMap<String, Vec<PracticeRow>> = HashMap::new();
+        for r in rows {
+            for g in groups_of.get(&r.ods_code).into_iter().flatten() {
+                let list = per_group.entry(g.clone()).or_default();
+                if (list.len() as i64) <= window.limit {
+                    list.push(r.clone());
+                }
+            }
+        }
+        Ok(codes
+            .iter()
+            .map(|code| {
+                let rows = per_group.remove(code).unwrap_or_default();
+                let page = window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view());
+                (code.clone(), (page, totals.get(code).copied().unwrap_or(0)))
+            })
+            .collect())
+    })
 }
 
 /// The federations a practice belongs to on `day`.
-pub fn federations_of(conn: &mut DbConnection, ods_code: &str, day: NaiveDate) -> DomainResult<Vec<Federation>> {
-    let codes = fm::table
-        .filter(fm::ods_code.eq(ods_code.to_string()))
-        .filter(fm::start_date.le(day))
-        .filter(fm::end_date.is_null().or(fm::end_date.ge(day)))
-        .select(fm::federation_code);
-    let rows: Vec<FederationRow> =
-        federations::table.filter(federations::code.eq_any(codes)).order(federations::code).load(conn)?;
-    Ok(rows.iter().map(FederationRow::view).collect())
+pub fn federations_of(db: &Db, ods_code: &str, day: NaiveDate) -> DomainResult<Vec<Federation>> {
+    let key = ods_code.to_string();
+    Ok(super::lookups::federations_of_practices(db, std::slice::from_ref(&key), day)?.remove(&key).unwrap_or_default())
 }
 
 /// The ICTs a practice belongs to on `day`.
-pub fn icts_of(conn: &mut DbConnection, ods_code: &str, day: NaiveDate) -> DomainResult<Vec<IntegratedCareTeam>> {
-    let codes = im::table
-        .filter(im::ods_code.eq(ods_code.to_string()))
-        .filter(im::start_date.le(day))
-        .filter(im::end_date.is_null().or(im::end_date.ge(day)))
-        .select(im::ict_code);
-    let rows: Vec<IctRow> = icts::table.filter(icts::code.eq_any(codes)).order(icts::code).load(conn)?;
-    Ok(rows.iter().map(IctRow::view).collect())
+pub fn icts_of(db: &Db, ods_code: &str, day: NaiveDate) -> DomainResult<Vec<IntegratedCareTeam>> {
+    let key = ods_code.to_string();
+    Ok(super::lookups::icts_of_practices(db, std::slice::from_ref(&key), day)?.remove(&key).unwrap_or_default())
 }
