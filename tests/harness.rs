@@ -76,7 +76,7 @@ impl TestApp {
             }
         };
         let db = Db::connect(&url, 8).expect("open and migrate the test database");
-        TestApp { state: AppState { db, auth }, backend, cleanup }
+        TestApp { state: AppState::new(db, auth, pcr_api::graphql::GraphqlLimits::default()), backend, cleanup }
     }
 
     pub fn db(&self) -> &Db {

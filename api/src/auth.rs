@@ -129,7 +129,7 @@ impl FromRequest for Caller {
     }
 }
 
-fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
+pub fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(Caller(None));
     };

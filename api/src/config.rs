@@ -62,6 +62,35 @@ pub struct ServeArgs {
     pub workers: Option<usize>,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub graphql: GraphqlArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GraphqlArgs {
+    /// Whether GraphQL introspection (and so the playground's schema explorer) is on.
+    #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphql_introspection: bool,
+    /// Deepest query accepted.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 12)]
+    pub graphql_max_depth: usize,
+    /// Highest query complexity accepted (a connection counts its page size times its fields).
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 50_000)]
+    pub graphql_max_complexity: usize,
+    /// Largest query document accepted, in bytes.
+    #[arg(long, env = "GRAPHQL_MAX_QUERY_BYTES", default_value_t = 32 * 1024)]
+    pub graphql_max_query_bytes: usize,
+}
+
+impl GraphqlArgs {
+    pub fn limits(&self) -> crate::graphql::GraphqlLimits {
+        crate::graphql::GraphqlLimits {
+            max_depth: self.graphql_max_depth,
+            max_complexity: self.graphql_max_complexity,
+            max_query_bytes: self.graphql_max_query_bytes,
+            introspection: self.graphql_introspection,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

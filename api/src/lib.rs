@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod graphql;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod rest;
 
@@ -23,10 +25,18 @@ use crate::auth::AuthConfig;
 use crate::error::{problem_response, ApiError, Problem, PROBLEM_JSON};
 
 /// Everything a running app needs; cheap to clone (one per worker).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub auth: AuthConfig,
+    pub graphql: graphql::ApiSchema,
+    pub graphql_limits: graphql::GraphqlLimits,
+}
+
+impl AppState {
+    pub fn new(db: Db, auth: AuthConfig, graphql_limits: graphql::GraphqlLimits) -> AppState {
+        AppState { db, auth, graphql: graphql::build_schema(&graphql_limits), graphql_limits }
+    }
 }
 
 /// Builds the whole application: REST, docs, probes, error shaping and request logging.
@@ -44,6 +54,8 @@ pub fn app(
     App::new()
         .app_data(web::Data::new(state.db.clone()))
         .app_data(web::Data::new(state.auth.clone()))
+        .app_data(web::Data::new(state.graphql.clone()))
+        .app_data(web::Data::new(state.graphql_limits.clone()))
         .app_data(web::PayloadConfig::new(rest::body::MAX_BODY_BYTES))
         .app_data(
             web::QueryConfig::default()
@@ -56,6 +68,8 @@ pub fn app(
         .wrap(ErrorHandlers::new().default_handler(problemise))
         .wrap(from_fn(request_log))
         .configure(rest::configure)
+        .configure(graphql::routes)
+        .route("/metrics", web::get().to(metrics::metrics))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/api-docs/openapi.json", web::get().to(openapi_json))

@@ -87,7 +87,7 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
             "no JWT key configured (JWT_HS256_SECRET): reads of reference data work, every write is refused"
         );
     }
-    let state = AppState { db, auth };
+    let state = AppState::new(db, auth, args.graphql.limits());
     let bind = args.bind.clone();
     let workers = args.workers;
     actix_web::rt::System::new().block_on(async move {

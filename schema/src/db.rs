@@ -3,6 +3,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,13 +46,28 @@ impl Backend {
     }
 }
 
-/// Per-connection settings SQLite needs: foreign keys are off by default there, and a
-/// writer waiting on another must wait rather than fail at once.
-#[derive(Debug)]
-struct SqliteSetup;
+/// Counts the SQL statements a pool's connections execute (for `db_statements_total`).
+struct StatementCounter(Arc<AtomicU64>);
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqliteSetup {
+impl diesel::connection::Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        if let diesel::connection::InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Per-connection set-up: statement counting on both backends; on SQLite, foreign keys
+/// (off by default there) and waiting for a busy writer rather than failing at once.
+#[derive(Debug)]
+struct ConnectionSetup {
+    statements: Arc<AtomicU64>,
+}
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        use diesel::Connection;
+        conn.set_instrumentation(StatementCounter(self.statements.clone()));
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
                 .map_err(diesel::r2d2::Error::QueryError)?;
@@ -68,6 +84,8 @@ pub struct Db {
     /// SQLite allows one writer; serialising writes in-process means a read-then-write
     /// transaction never meets a concurrent commit (SQLITE_BUSY_SNAPSHOT). PostgreSQL needs no lock.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// SQL statements executed through this pool since it opened.
+    statements: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -92,19 +110,39 @@ impl Db {
             c.batch_execute("PRAGMA journal_mode = WAL;")?;
         }
         let manager = ConnectionManager::<DbConnection>::new(conn_url);
+        let statements = Arc::new(AtomicU64::new(0));
         let pool = Pool::builder()
             .max_size(max_size)
             .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(SqliteSetup))
+            // A broken connection is dropped when a query on it fails; a probe query on
+            // every checkout would add a round trip to every request.
+            .test_on_check_out(false)
+            .connection_customizer(Box::new(ConnectionSetup { statements: statements.clone() }))
             .build(manager)
             .map_err(|e| DomainError::Unavailable(format!("cannot connect to the database: {e}")))?;
-        let db = Db { pool, backend, write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))) };
+        let db = Db {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            statements,
+        };
         db.migrate()?;
         Ok(db)
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// SQL statements executed through this pool so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Pool state: (connections open, of which idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
     }
 
     pub fn conn(&self) -> Result<PooledConn, DomainError> {

@@ -13,12 +13,16 @@ pub const MAX_LIMIT: i64 = 200;
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// The cursor after the last item, when another page follows.
     pub next_cursor: Option<String>,
+    /// Each item's own cursor (for Relay edges).
+    #[serde(skip)]
+    pub cursors: Vec<String>,
 }
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor, cursors: self.cursors }
     }
 }
 
@@ -106,15 +110,16 @@ impl ListWindow {
     pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> (String, String)) -> Page<T> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|r| {
+        let sort = self.sort_token();
+        let cursors: Vec<String> = rows
+            .iter()
+            .map(|r| {
                 let (value, id) = key(r);
-                Cursor { sort: self.sort_token(), value, id }.encode()
+                Cursor { sort: sort.clone(), value, id }.encode()
             })
-        } else {
-            None
-        };
-        Page { items: rows, next_cursor }
+            .collect();
+        let next_cursor = if more { cursors.last().cloned() } else { None };
+        Page { items: rows, next_cursor, cursors }
     }
 }
 

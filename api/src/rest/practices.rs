@@ -66,7 +66,7 @@ pub async fn federations(db: web::Data<Db>, key: web::Path<String>, on: web::Que
     let day = on.active_on.unwrap_or_else(pcr_schema::today);
     let list = blocking(move || {
         let p = crud::get::<PracticeRow>(&db, None, &key)?;
-        db.read(|c| queries::federations_of(c, &p.ods_code, day))
+        queries::federations_of(&db, &p.ods_code, day)
     })
     .await?;
     Ok(items(list))
@@ -84,7 +84,7 @@ pub async fn icts(db: web::Data<Db>, key: web::Path<String>, on: web::Query<OnDa
     let day = on.active_on.unwrap_or_else(pcr_schema::today);
     let list = blocking(move || {
         let p = crud::get::<PracticeRow>(&db, None, &key)?;
-        db.read(|c| queries::icts_of(c, &p.ods_code, day))
+        queries::icts_of(&db, &p.ods_code, day)
     })
     .await?;
     Ok(items(list))

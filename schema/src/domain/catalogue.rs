@@ -14,7 +14,7 @@ use crate::pagination::{parse_text, ListWindow, Page};
 use crate::tables::{programmes, roles};
 
 /// Filters and paging for the role catalogue.
-#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RoleQuery {
     /// Part of the name (any case), or an exact code.
@@ -32,7 +32,7 @@ pub struct RoleQuery {
 }
 
 /// Filters and paging for programmes.
-#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ProgrammeQuery {
     /// Part of the name (any case), or an exact code.

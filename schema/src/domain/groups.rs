@@ -16,7 +16,7 @@ use crate::pagination::{fmt_timestamp, parse_text, parse_timestamp, ListWindow, 
 use crate::tables::{federations, integrated_care_teams as icts};
 
 /// Filters and paging for federation and ICT lists.
-#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GroupQuery {
     /// Part of the name (any case), or an exact code.

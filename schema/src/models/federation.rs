@@ -47,7 +47,7 @@ pub struct Federation {
 }
 
 /// The writable fields of a federation.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FederationInput {
     #[schema(example = "NSGPF")]

@@ -55,7 +55,7 @@ pub struct IntegratedCareTeam {
 }
 
 /// The writable fields of an ICT.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IntegratedCareTeamInput {
     #[schema(example = "ICT-MEIR")]

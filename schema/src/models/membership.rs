@@ -51,7 +51,7 @@ macro_rules! membership {
         }
 
         #[doc = concat!("The writable fields of a membership of ", $group_doc, ".")]
-        #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
         #[serde(rename_all = "camelCase", deny_unknown_fields)]
         pub struct $input {
             pub $group_col: String,
@@ -223,7 +223,7 @@ pub struct PartnerService {
 }
 
 /// The writable fields of an ICT partner service.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PartnerServiceInput {
     pub ict_code: String,

@@ -102,7 +102,7 @@ pub struct Placement {
 }
 
 /// The writable fields of a placement.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlacementInput {
     #[schema(example = "NSGPF-PA-0001")]

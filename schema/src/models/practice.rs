@@ -74,7 +74,7 @@ pub struct Practice {
 }
 
 /// The writable fields of a practice. Only `odsCode`, `name` and `postcode` are required.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PracticeInput {
     #[schema(example = "M83001")]

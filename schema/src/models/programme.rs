@@ -46,7 +46,7 @@ pub struct Programme {
 }
 
 /// The writable fields of a programme.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProgrammeInput {
     #[schema(example = "gp-retainer-scheme")]

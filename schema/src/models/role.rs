@@ -56,7 +56,7 @@ pub struct Role {
 }
 
 /// The writable fields of a role.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoleInput {
     #[schema(example = "physician-associate")]
@@ -65,6 +65,7 @@ pub struct RoleInput {
     pub staff_group: StaffGroup,
     pub regulator: Regulator,
     #[serde(default)]
+    #[graphql(default)]
     pub additional_roles: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

@@ -1,0 +1,143 @@
+//! GraphQL at `/graphql`: POST runs queries and mutations, GET serves the offline
+//! playground. Resolvers call the same domain functions as REST.
+
+pub mod connection;
+pub mod errors;
+pub mod inputs;
+pub mod loaders;
+pub mod mutation;
+pub mod playground;
+pub mod query;
+pub mod types;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use async_graphql::{Context, EmptySubscription, Schema, ID};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use pcr_schema::{Actor, Db};
+
+use self::loaders::request_loader;
+use self::mutation::Mutation;
+use self::query::Query;
+
+pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Protection against expensive queries.
+#[derive(Debug, Clone)]
+pub struct GraphqlLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    /// Largest query document accepted, in bytes.
+    pub max_query_bytes: usize,
+    pub introspection: bool,
+}
+
+impl Default for GraphqlLimits {
+    fn default() -> Self {
+        GraphqlLimits { max_depth: 12, max_complexity: 50_000, max_query_bytes: 32 * 1024, introspection: true }
+    }
+}
+
+/// Request bodies larger than this are not even read.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+pub fn build_schema(limits: &GraphqlLimits) -> ApiSchema {
+    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(64)
+        .limit_directives(16);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL as committed in `schema/schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(&GraphqlLimits::default()).sdl()
+}
+
+/// The caller of the current request.
+pub struct Caller(pub Option<Actor>);
+
+pub(crate) fn db(ctx: &Context<'_>) -> async_graphql::Result<Db> {
+    Ok(ctx.data::<Db>()?.clone())
+}
+
+pub(crate) fn actor(ctx: &Context<'_>) -> Option<Actor> {
+    ctx.data_opt::<Caller>().and_then(|c| c.0.clone())
+}
+
+/// Relay global ids: `base64url("Type:key")`.
+pub fn global_id(kind: &str, key: &str) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{kind}:{key}")))
+}
+
+pub fn decode_global_id(id: &ID) -> Option<(String, String)> {
+    let bytes = URL_SAFE_NO_PAD.decode(id.as_str()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (kind, key) = text.split_once(':')?;
+    (!kind.is_empty() && kind.chars().all(|c| c.is_ascii_alphabetic()) && !key.is_empty())
+        .then(|| (kind.to_string(), key.to_string()))
+}
+
+/// A request-level failure, shaped as a GraphQL response.
+fn refuse(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let mut res = HttpResponse::build(status);
+    if status == StatusCode::UNAUTHORIZED {
+        res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"primary-care-api\"")));
+    }
+    res.content_type("application/json").body(body.to_string())
+}
+
+/// POST /graphql.
+pub async fn execute(
+    req: HttpRequest,
+    schema: web::Data<ApiSchema>,
+    limits: web::Data<GraphqlLimits>,
+    db: web::Data<Db>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let caller = match crate::auth::caller_of(&req) {
+        Ok(c) => c,
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string()),
+    };
+    let media = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !media.trim_start().to_ascii_lowercase().starts_with("application/json") {
+        return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST", "send the query as application/json");
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not a GraphQL request: {e}"))
+        }
+    };
+    if request.query.len() > limits.max_query_bytes {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "QUERY_TOO_LARGE",
+            &format!("the query is {} bytes; the limit is {}", request.query.len(), limits.max_query_bytes),
+        );
+    }
+    let loader = request_loader(db.get_ref().clone(), caller.0.clone());
+    let request = request.data(db.get_ref().clone()).data(loader).data(Caller(caller.0));
+    let response = schema.execute(request).await;
+    match serde_json::to_string(&response) {
+        Ok(json) => HttpResponse::Ok().content_type("application/json").body(json),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", &e.to_string()),
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .route(web::post().to(execute))
+            .route(web::get().to(playground::page)),
+    )
+    .configure(playground::routes);
+}

@@ -1,0 +1,153 @@
+//! The mutation root: everything REST can write, as verb + type with one `input`, calling
+//! the same domain functions (same scopes, validation, audit and version checks).
+
+use async_graphql::{Context, InputObject, InputType, Object, Result, SimpleObject};
+use chrono::NaiveDate;
+use pcr_schema::domain::crud::{self, Entity};
+use pcr_schema::domain::placements as placement_queries;
+use pcr_schema::models::federation::{FederationInput, FederationRow};
+use pcr_schema::models::ict::{IctRow, IntegratedCareTeamInput};
+use pcr_schema::models::membership::{
+    FederationMembershipInput, FederationMembershipRow, IctMembershipInput, IctMembershipRow, PartnerServiceInput,
+    PartnerServiceRow,
+};
+use pcr_schema::models::placement::{PlacementInput, PlacementRow};
+use pcr_schema::models::practice::{PracticeInput, PracticeRow};
+use pcr_schema::models::programme::{ProgrammeInput, ProgrammeRow};
+use pcr_schema::models::role::{RoleInput, RoleRow};
+
+use super::errors::blocking;
+use super::types::{
+    FederationMembershipNode, FederationNode, IctMembershipNode, IctNode, PartnerServiceNode, PlacementNode,
+    PracticeNode, ProgrammeNode, RoleNode,
+};
+use super::{actor, db, decode_global_id};
+
+/// Replace a record's writable fields, if it is still at `expectedVersion`.
+#[derive(InputObject)]
+#[graphql(
+    concrete(name = "UpdatePracticeInput", params(PracticeInput)),
+    concrete(name = "UpdateFederationInput", params(FederationInput)),
+    concrete(name = "UpdateIntegratedCareTeamInput", params(IntegratedCareTeamInput)),
+    concrete(name = "UpdateFederationMembershipInput", params(FederationMembershipInput)),
+    concrete(name = "UpdateIctMembershipInput", params(IctMembershipInput)),
+    concrete(name = "UpdatePartnerServiceInput", params(PartnerServiceInput)),
+    concrete(name = "UpdateRoleInput", params(RoleInput)),
+    concrete(name = "UpdateProgrammeInput", params(ProgrammeInput)),
+    concrete(name = "UpdatePlacementInput", params(PlacementInput))
+)]
+pub struct UpdateInput<T: InputType> {
+    /// Database id, global id, or natural key (ODS code, code).
+    pub key: String,
+    /// The version last read; a different current version is a CONFLICT.
+    pub expected_version: i32,
+    pub data: T,
+}
+
+/// Delete a record, if it is still at `expectedVersion`.
+#[derive(InputObject)]
+pub struct DeleteInput {
+    /// Database id, global id, or natural key (ODS code, code).
+    pub key: String,
+    pub expected_version: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct DeletePayload {
+    /// The key the record was deleted by.
+    pub key: String,
+}
+
+/// End a placement (placements are never deleted).
+#[derive(InputObject)]
+pub struct EndPlacementInput {
+    /// Database id or global id.
+    pub key: String,
+    pub expected_version: i32,
+    /// Last day (default today).
+    pub end_date: Option<NaiveDate>,
+}
+
+fn key_of(key: String) -> String {
+    decode_global_id(&key.clone().into()).map(|(_, k)| k).unwrap_or(key)
+}
+
+async fn create<E: Entity + Send + 'static>(ctx: &Context<'_>, input: E::Input) -> Result<E>
+where
+    E::Input: Send,
+{
+    let (db, actor) = (db(ctx)?, actor(ctx));
+    blocking(move || crud::create::<E>(&db, actor.as_ref(), input)).await
+}
+
+async fn update<E: Entity + Send + 'static>(ctx: &Context<'_>, input: UpdateInput<E::Input>) -> Result<E>
+where
+    E::Input: Send + InputType,
+{
+    let (db, actor) = (db(ctx)?, actor(ctx));
+    let key = key_of(input.key);
+    blocking(move || crud::update::<E>(&db, actor.as_ref(), &key, input.expected_version, input.data)).await
+}
+
+async fn delete<E: Entity + Send + 'static>(ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
+    let (db, actor) = (db(ctx)?, actor(ctx));
+    let key = key_of(input.key);
+    let k = key.clone();
+    blocking(move || crud::delete::<E>(&db, actor.as_ref(), &k, input.expected_version)).await?;
+    Ok(DeletePayload { key })
+}
+
+pub struct Mutation;
+
+/// The mutation root, with one create/update/delete triple per reference entity. (Written
+/// as one macro so the `#[Object]` attribute sees every method.)
+macro_rules! mutation_root {
+    ($( $create:ident, $update:ident, $delete:ident, $row:ty, $input:ty, $node:ident; )*) => {
+        #[Object]
+        impl Mutation {
+            $(
+                async fn $create(&self, ctx: &Context<'_>, input: $input) -> Result<$node> {
+                    Ok($node(create::<$row>(ctx, input).await?.view()))
+                }
+                async fn $update(&self, ctx: &Context<'_>, input: UpdateInput<$input>) -> Result<$node> {
+                    Ok($node(update::<$row>(ctx, input).await?.view()))
+                }
+                async fn $delete(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
+                    delete::<$row>(ctx, input).await
+                }
+            )*
+
+            /// Creates a placement. Needs `placements:write`.
+            async fn create_placement(&self, ctx: &Context<'_>, input: PlacementInput) -> Result<PlacementNode> {
+                Ok(PlacementNode(create::<PlacementRow>(ctx, input).await?.view()))
+            }
+
+            /// Replaces a placement's writable fields. Needs `placements:write`.
+            async fn update_placement(&self, ctx: &Context<'_>, input: UpdateInput<PlacementInput>) -> Result<PlacementNode> {
+                Ok(PlacementNode(update::<PlacementRow>(ctx, input).await?.view()))
+            }
+
+            /// Ends a placement. Needs `placements:write`.
+            async fn end_placement(&self, ctx: &Context<'_>, input: EndPlacementInput) -> Result<PlacementNode> {
+                let (db, actor) = (db(ctx)?, actor(ctx));
+                let key = key_of(input.key);
+                let row = blocking(move || {
+                    placement_queries::end(&db, actor.as_ref(), &key, input.expected_version, input.end_date)
+                })
+                .await?;
+                Ok(PlacementNode(row.view()))
+            }
+        }
+    };
+}
+
+mutation_root! {
+    create_practice, update_practice, delete_practice, PracticeRow, PracticeInput, PracticeNode;
+    create_federation, update_federation, delete_federation, FederationRow, FederationInput, FederationNode;
+    create_integrated_care_team, update_integrated_care_team, delete_integrated_care_team, IctRow, IntegratedCareTeamInput, IctNode;
+    create_federation_membership, update_federation_membership, delete_federation_membership, FederationMembershipRow, FederationMembershipInput, FederationMembershipNode;
+    create_ict_membership, update_ict_membership, delete_ict_membership, IctMembershipRow, IctMembershipInput, IctMembershipNode;
+    create_partner_service, update_partner_service, delete_partner_service, PartnerServiceRow, PartnerServiceInput, PartnerServiceNode;
+    create_role, update_role, delete_role, RoleRow, RoleInput, RoleNode;
+    create_programme, update_programme, delete_programme, ProgrammeRow, ProgrammeInput, ProgrammeNode;
+}

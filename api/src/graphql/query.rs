@@ -1,0 +1,254 @@
+//! The query root: every REST read has its equivalent here, over the same domain functions.
+
+use async_graphql::{Context, Object, Result, ID};
+use pcr_schema::domain::catalogue;
+use pcr_schema::domain::crud::{self, Entity};
+use pcr_schema::domain::groups;
+use pcr_schema::domain::placements as placement_queries;
+use pcr_schema::domain::practices as practice_queries;
+use pcr_schema::models::federation::FederationRow;
+use pcr_schema::models::ict::IctRow;
+use pcr_schema::models::membership::{FederationMembershipRow, IctMembershipRow, PartnerServiceRow};
+use pcr_schema::models::placement::PlacementRow;
+use pcr_schema::models::practice::PracticeRow;
+use pcr_schema::models::programme::ProgrammeRow;
+use pcr_schema::models::role::RoleRow;
+use pcr_schema::DomainError;
+
+use super::connection::{connection, Conn, PageArgs, Total};
+use super::errors::{bad_input, blocking};
+use super::inputs::{
+    CatalogueOrder, GroupFilter, GroupOrder, PlacementFilter, PlacementOrder, PracticeFilter, PracticeOrder,
+    ProgrammeFilter, RoleFilter,
+};
+use super::types::{
+    FederationMembershipNode, FederationNode, IctMembershipNode, IctNode, Node, PartnerServiceNode, PlacementNode,
+    PracticeNode, ProgrammeNode, RoleNode,
+};
+use super::{actor, db, decode_global_id};
+
+pub struct Query;
+
+/// Reads one record by key; `None` when there is none (GraphQL's way of saying 404).
+async fn one<E: Entity + Send + 'static>(ctx: &Context<'_>, key: String) -> Result<Option<E>> {
+    let (db, actor) = (db(ctx)?, actor(ctx));
+    blocking(move || match crud::get::<E>(&db, actor.as_ref(), &key) {
+        Ok(r) => Ok(Some(r)),
+        Err(DomainError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    })
+    .await
+}
+
+/// Exactly one of two ways to name a record.
+fn either(a: Option<String>, b: Option<ID>, a_name: &str) -> Result<String> {
+    match (a, b) {
+        (Some(a), None) => Ok(a),
+        (None, Some(id)) => Ok(decode_global_id(&id).map(|(_, k)| k).unwrap_or_else(|| id.to_string())),
+        _ => Err(bad_input(a_name, &format!("give either `{a_name}` or `id`"))),
+    }
+}
+
+#[Object]
+impl Query {
+    /// Any record by its global id.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let Some((kind, key)) = decode_global_id(&id) else {
+            return Err(bad_input("id", "is not a global id this API issued"));
+        };
+        Ok(match kind.as_str() {
+            "Practice" => one::<PracticeRow>(ctx, key).await?.map(|r| Node::Practice(PracticeNode(r.view()))),
+            "Federation" => one::<FederationRow>(ctx, key).await?.map(|r| Node::Federation(FederationNode(r.view()))),
+            "IntegratedCareTeam" => one::<IctRow>(ctx, key).await?.map(|r| Node::IntegratedCareTeam(IctNode(r.view()))),
+            "Role" => one::<RoleRow>(ctx, key).await?.map(|r| Node::Role(RoleNode(r.view()))),
+            "Programme" => one::<ProgrammeRow>(ctx, key).await?.map(|r| Node::Programme(ProgrammeNode(r.view()))),
+            "Placement" => one::<PlacementRow>(ctx, key).await?.map(|r| Node::Placement(PlacementNode(r.view()))),
+            "FederationMembership" => one::<FederationMembershipRow>(ctx, key)
+                .await?
+                .map(|r| Node::FederationMembership(FederationMembershipNode(r.view()))),
+            "IctMembership" => {
+                one::<IctMembershipRow>(ctx, key).await?.map(|r| Node::IctMembership(IctMembershipNode(r.view())))
+            }
+            "PartnerService" => {
+                one::<PartnerServiceRow>(ctx, key).await?.map(|r| Node::PartnerService(PartnerServiceNode(r.view())))
+            }
+            _ => None,
+        })
+    }
+
+    /// A practice by ODS code or global id.
+    async fn practice(
+        &self,
+        ctx: &Context<'_>,
+        ods_code: Option<String>,
+        id: Option<ID>,
+    ) -> Result<Option<PracticeNode>> {
+        let key = either(ods_code, id, "odsCode")?;
+        Ok(one::<PracticeRow>(ctx, key).await?.map(|r| PracticeNode(r.view())))
+    }
+
+    /// Practices, filtered and paged (as `GET /api/v1/practices`).
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn practices(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PracticeFilter>,
+        order_by: Option<PracticeOrder>,
+    ) -> Result<Conn<PracticeNode>> {
+        let how = PageArgs::new(first, after, last, before).resolve(PracticeOrder::token(order_by))?;
+        let q = PracticeFilter::query(filter, &how);
+        let (db, query) = (db(ctx)?, q.clone());
+        let page = blocking(move || practice_queries::list(&db, &query, None)).await?;
+        Ok(connection(page, &how, Total::Practices(q, None), PracticeNode))
+    }
+
+    /// A federation by code or global id.
+    async fn federation(
+        &self,
+        ctx: &Context<'_>,
+        code: Option<String>,
+        id: Option<ID>,
+    ) -> Result<Option<FederationNode>> {
+        let key = either(code, id, "code")?;
+        Ok(one::<FederationRow>(ctx, key).await?.map(|r| FederationNode(r.view())))
+    }
+
+    /// Federations (as `GET /api/v1/federations`).
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn federations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<GroupFilter>,
+        order_by: Option<GroupOrder>,
+    ) -> Result<Conn<FederationNode>> {
+        let how = PageArgs::new(first, after, last, before).resolve(GroupOrder::token(order_by))?;
+        let q = GroupFilter::query(filter, &how);
+        let (db, query) = (db(ctx)?, q.clone());
+        let page = blocking(move || groups::list_federations(&db, &query)).await?;
+        Ok(connection(page, &how, Total::Federations(q), FederationNode))
+    }
+
+    /// An Integrated Care Team by code or global id.
+    async fn integrated_care_team(
+        &self,
+        ctx: &Context<'_>,
+        code: Option<String>,
+        id: Option<ID>,
+    ) -> Result<Option<IctNode>> {
+        let key = either(code, id, "code")?;
+        Ok(one::<IctRow>(ctx, key).await?.map(|r| IctNode(r.view())))
+    }
+
+    /// Integrated Care Teams (as `GET /api/v1/icts`).
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn integrated_care_teams(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<GroupFilter>,
+        order_by: Option<GroupOrder>,
+    ) -> Result<Conn<IctNode>> {
+        let how = PageArgs::new(first, after, last, before).resolve(GroupOrder::token(order_by))?;
+        let q = GroupFilter::query(filter, &how);
+        let (db, query) = (db(ctx)?, q.clone());
+        let page = blocking(move || groups::list_icts(&db, &query)).await?;
+        Ok(connection(page, &how, Total::Icts(q), IctNode))
+    }
+
+    /// A role by code or global id.
+    async fn role(&self, ctx: &Context<'_>, code: Option<String>, id: Option<ID>) -> Result<Option<RoleNode>> {
+        let key = either(code, id, "code")?;
+        Ok(one::<RoleRow>(ctx, key).await?.map(|r| RoleNode(r.view())))
+    }
+
+    /// The role catalogue (as `GET /api/v1/roles`).
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn roles(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<RoleFilter>,
+        order_by: Option<CatalogueOrder>,
+    ) -> Result<Conn<RoleNode>> {
+        let how = PageArgs::new(first, after, last, before).resolve(CatalogueOrder::token(order_by))?;
+        let q = RoleFilter::query(filter, &how);
+        let (db, query) = (db(ctx)?, q.clone());
+        let page = blocking(move || catalogue::list_roles(&db, &query)).await?;
+        Ok(connection(page, &how, Total::Roles(q), RoleNode))
+    }
+
+    /// A programme by code or global id.
+    async fn programme(
+        &self,
+        ctx: &Context<'_>,
+        code: Option<String>,
+        id: Option<ID>,
+    ) -> Result<Option<ProgrammeNode>> {
+        let key = either(code, id, "code")?;
+        Ok(one::<ProgrammeRow>(ctx, key).await?.map(|r| ProgrammeNode(r.view())))
+    }
+
+    /// Programmes (as `GET /api/v1/programmes`).
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn programmes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ProgrammeFilter>,
+        order_by: Option<CatalogueOrder>,
+    ) -> Result<Conn<ProgrammeNode>> {
+        let how = PageArgs::new(first, after, last, before).resolve(CatalogueOrder::token(order_by))?;
+        let q = ProgrammeFilter::query(filter, &how);
+        let (db, query) = (db(ctx)?, q.clone());
+        let page = blocking(move || catalogue::list_programmes(&db, &query)).await?;
+        Ok(connection(page, &how, Total::Programmes(q), ProgrammeNode))
+    }
+
+    /// A placement by database id or global id. Needs `placements:read`.
+    async fn placement(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PlacementNode>> {
+        let key = decode_global_id(&id).map(|(_, k)| k).unwrap_or_else(|| id.to_string());
+        Ok(one::<PlacementRow>(ctx, key).await?.map(|r| PlacementNode(r.view())))
+    }
+
+    /// Placements (as `GET /api/v1/placements`). Needs `placements:read`.
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn placements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PlacementFilter>,
+        order_by: Option<PlacementOrder>,
+    ) -> Result<Conn<PlacementNode>> {
+        let how = PageArgs::new(first, after, last, before).resolve(PlacementOrder::token(order_by))?;
+        let q = PlacementFilter::query(filter, &how);
+        let (db, actor, query) = (db(ctx)?, actor(ctx), q.clone());
+        let page = blocking(move || placement_queries::list(&db, actor.as_ref(), &query)).await?;
+        Ok(connection(page, &how, Total::Placements(q), PlacementNode))
+    }
+}

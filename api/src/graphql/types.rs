@@ -1,0 +1,695 @@
+//! The graph's object types. Each wraps a domain view (the same data REST returns) and
+//! resolves its relations through the request's loaders.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Interface, Object, Result, SimpleObject, Union, ID};
+use chrono::{DateTime, NaiveDate, Utc};
+use pcr_schema::domain::placements::PlacementParent;
+use pcr_schema::domain::practices::GroupKind;
+use pcr_schema::models::federation::Federation;
+use pcr_schema::models::ict::{IctStatus, IntegratedCareTeam};
+use pcr_schema::models::membership::{FederationMembership, IctMembership, PartnerService, PartnerServiceKind};
+use pcr_schema::models::placement::{Funding, HostType, Placement, PlacementStatus};
+use pcr_schema::models::practice::{Practice, PracticeStatus};
+use pcr_schema::models::programme::Programme;
+use pcr_schema::models::role::{Regulator, Role, StaffGroup};
+
+use super::connection::{connection, Conn, PageArgs, Total};
+use super::global_id;
+use super::inputs::{PlacementFilter, PlacementOrder, PracticeFilter, PracticeOrder};
+use super::loaders::{
+    FederationKey, FederationMembershipsOf, FederationsOf, IctKey, IctMembershipsOf, IctsOf, MembersOf,
+    PartnerServicesOf, PlacementsOf, PracticeKey, ProgrammeKey, RequestLoader, RoleKey,
+};
+
+/// Anything with a global id, fetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global id, for `node(id:)`"))]
+pub enum Node {
+    Practice(PracticeNode),
+    Federation(FederationNode),
+    IntegratedCareTeam(IctNode),
+    Role(RoleNode),
+    Programme(ProgrammeNode),
+    Placement(PlacementNode),
+    FederationMembership(FederationMembershipNode),
+    IctMembership(IctMembershipNode),
+    PartnerService(PartnerServiceNode),
+}
+
+fn loader<'a>(ctx: &'a Context<'_>) -> Result<&'a RequestLoader> {
+    ctx.data::<RequestLoader>()
+}
+
+fn args_key<T: serde::Serialize>(query: &T) -> Result<Arc<str>> {
+    serde_json::to_string(query).map(Arc::from).map_err(|e| async_graphql::Error::new(e.to_string()))
+}
+
+/// A parent's placements as a connection, batched with its siblings'.
+#[allow(clippy::too_many_arguments)]
+async fn placements_of(
+    ctx: &Context<'_>,
+    parent: PlacementParent,
+    key: &str,
+    page: PageArgs,
+    filter: Option<PlacementFilter>,
+    order_by: Option<PlacementOrder>,
+) -> Result<Conn<PlacementNode>> {
+    let how = page.resolve(PlacementOrder::token(order_by))?;
+    let query = PlacementFilter::query(filter, &how);
+    let k = PlacementsOf { parent, key: key.to_string(), args: args_key(&query)? };
+    let p = loader(ctx)?.load_one(k.clone()).await?.unwrap_or(pcr_schema::pagination::Page {
+        items: vec![],
+        next_cursor: None,
+        cursors: vec![],
+    });
+    Ok(connection(p, &how, Total::PlacementsOf(k), PlacementNode))
+}
+
+/// A group's member practices as a connection, batched with its siblings'.
+async fn members_of(
+    ctx: &Context<'_>,
+    kind: GroupKind,
+    code: &str,
+    page: PageArgs,
+    filter: Option<PracticeFilter>,
+    order_by: Option<PracticeOrder>,
+) -> Result<Conn<PracticeNode>> {
+    let how = page.resolve(PracticeOrder::token(order_by))?;
+    let query = PracticeFilter::query(filter, &how);
+    let k = MembersOf { kind, code: code.to_string(), args: args_key(&query)? };
+    let (p, total) = loader(ctx)?
+        .load_one(k)
+        .await?
+        .unwrap_or((pcr_schema::pagination::Page { items: vec![], next_cursor: None, cursors: vec![] }, 0));
+    Ok(connection(p, &how, Total::Known(total), PracticeNode))
+}
+
+pub struct PracticeNode(pub Practice);
+
+/// A GP practice, from NHS ODS or added through the API.
+#[Object(name = "Practice")]
+impl PracticeNode {
+    async fn id(&self) -> ID {
+        global_id("Practice", &self.0.id)
+    }
+    /// The UUID REST uses.
+    async fn database_id(&self) -> &str {
+        &self.0.id
+    }
+    async fn ods_code(&self) -> &str {
+        &self.0.ods_code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn address_lines(&self) -> &[String] {
+        &self.0.address_lines
+    }
+    async fn postcode(&self) -> &str {
+        &self.0.postcode
+    }
+    async fn region_code(&self) -> Option<&str> {
+        self.0.region_code.as_deref()
+    }
+    async fn icb_code(&self) -> Option<&str> {
+        self.0.icb_code.as_deref()
+    }
+    async fn commissioner_code(&self) -> Option<&str> {
+        self.0.commissioner_code.as_deref()
+    }
+    async fn list_size(&self) -> Option<i32> {
+        self.0.list_size
+    }
+    async fn status(&self) -> PracticeStatus {
+        self.0.status
+    }
+    /// ODS code of the practice this one merged into.
+    async fn merged_into(&self) -> Option<&str> {
+        self.0.merged_into.as_deref()
+    }
+    async fn merged_into_practice(&self, ctx: &Context<'_>) -> Result<Option<PracticeNode>> {
+        match &self.0.merged_into {
+            Some(code) => Ok(loader(ctx)?.load_one(PracticeKey(code.clone())).await?.map(PracticeNode)),
+            None => Ok(None),
+        }
+    }
+    async fn opened_on(&self) -> Option<NaiveDate> {
+        self.0.opened_on
+    }
+    async fn closed_on(&self) -> Option<NaiveDate> {
+        self.0.closed_on
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The federations the practice belongs to on a day (default today).
+    async fn federations(&self, ctx: &Context<'_>, active_on: Option<NaiveDate>) -> Result<Vec<FederationNode>> {
+        let day = active_on.unwrap_or_else(pcr_schema::today);
+        let list = loader(ctx)?.load_one(FederationsOf(self.0.ods_code.clone(), day)).await?.unwrap_or_default();
+        Ok(list.into_iter().map(FederationNode).collect())
+    }
+    /// The federation the practice belongs to today, if any.
+    async fn current_federation(&self, ctx: &Context<'_>) -> Result<Option<FederationNode>> {
+        let list = loader(ctx)?
+            .load_one(FederationsOf(self.0.ods_code.clone(), pcr_schema::today()))
+            .await?
+            .unwrap_or_default();
+        Ok(list.into_iter().next().map(FederationNode))
+    }
+    /// The ICTs the practice belongs to on a day (default today).
+    async fn integrated_care_teams(&self, ctx: &Context<'_>, active_on: Option<NaiveDate>) -> Result<Vec<IctNode>> {
+        let day = active_on.unwrap_or_else(pcr_schema::today);
+        let list = loader(ctx)?.load_one(IctsOf(self.0.ods_code.clone(), day)).await?.unwrap_or_default();
+        Ok(list.into_iter().map(IctNode).collect())
+    }
+    /// Placements hosted by the practice. Needs `placements:read`.
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn placements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PlacementFilter>,
+        order_by: Option<PlacementOrder>,
+    ) -> Result<Conn<PlacementNode>> {
+        let page = PageArgs::new(first, after, last, before);
+        placements_of(ctx, PlacementParent::Practice, &self.0.ods_code, page, filter, order_by).await
+    }
+}
+
+pub struct FederationNode(pub Federation);
+
+/// A GP federation.
+#[Object(name = "Federation")]
+impl FederationNode {
+    async fn id(&self) -> ID {
+        global_id("Federation", &self.0.id)
+    }
+    async fn database_id(&self) -> &str {
+        &self.0.id
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn ods_code(&self) -> Option<&str> {
+        self.0.ods_code.as_deref()
+    }
+    async fn icb_code(&self) -> Option<&str> {
+        self.0.icb_code.as_deref()
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Member practices on `filter.activeOn` (default today).
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn practices(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PracticeFilter>,
+        order_by: Option<PracticeOrder>,
+    ) -> Result<Conn<PracticeNode>> {
+        let page = PageArgs::new(first, after, last, before);
+        members_of(ctx, GroupKind::Federation, &self.0.code, page, filter, order_by).await
+    }
+    /// Every membership period, past and present.
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<FederationMembershipNode>> {
+        let list = loader(ctx)?.load_one(FederationMembershipsOf(self.0.code.clone())).await?.unwrap_or_default();
+        Ok(list.into_iter().map(FederationMembershipNode).collect())
+    }
+    /// Placements hosted by the federation itself. Needs `placements:read`.
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn placements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PlacementFilter>,
+        order_by: Option<PlacementOrder>,
+    ) -> Result<Conn<PlacementNode>> {
+        let page = PageArgs::new(first, after, last, before);
+        placements_of(ctx, PlacementParent::Federation, &self.0.code, page, filter, order_by).await
+    }
+}
+
+pub struct IctNode(pub IntegratedCareTeam);
+
+/// An Integrated Care Team: general practice with community, mental health, social care
+/// and voluntary services around neighbouring practices.
+#[Object(name = "IntegratedCareTeam")]
+impl IctNode {
+    async fn id(&self) -> ID {
+        global_id("IntegratedCareTeam", &self.0.id)
+    }
+    async fn database_id(&self) -> &str {
+        &self.0.id
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn icb_code(&self) -> Option<&str> {
+        self.0.icb_code.as_deref()
+    }
+    async fn locality(&self) -> Option<&str> {
+        self.0.locality.as_deref()
+    }
+    async fn population(&self) -> Option<i32> {
+        self.0.population
+    }
+    async fn status(&self) -> IctStatus {
+        self.0.status
+    }
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Member practices on `filter.activeOn` (default today).
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn practices(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PracticeFilter>,
+        order_by: Option<PracticeOrder>,
+    ) -> Result<Conn<PracticeNode>> {
+        let page = PageArgs::new(first, after, last, before);
+        members_of(ctx, GroupKind::Ict, &self.0.code, page, filter, order_by).await
+    }
+    /// Every membership period, past and present.
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<IctMembershipNode>> {
+        let list = loader(ctx)?.load_one(IctMembershipsOf(self.0.code.clone())).await?.unwrap_or_default();
+        Ok(list.into_iter().map(IctMembershipNode).collect())
+    }
+    /// Community, mental health, social care and voluntary services in the team.
+    async fn partner_services(&self, ctx: &Context<'_>) -> Result<Vec<PartnerServiceNode>> {
+        let list = loader(ctx)?.load_one(PartnerServicesOf(self.0.code.clone())).await?.unwrap_or_default();
+        Ok(list.into_iter().map(PartnerServiceNode).collect())
+    }
+    /// Placements hosted by the ICT itself. Needs `placements:read`.
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn placements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PlacementFilter>,
+        order_by: Option<PlacementOrder>,
+    ) -> Result<Conn<PlacementNode>> {
+        let page = PageArgs::new(first, after, last, before);
+        placements_of(ctx, PlacementParent::Ict, &self.0.code, page, filter, order_by).await
+    }
+}
+
+pub struct RoleNode(pub Role);
+
+/// A workforce role.
+#[Object(name = "Role")]
+impl RoleNode {
+    async fn id(&self) -> ID {
+        global_id("Role", &self.0.id)
+    }
+    async fn database_id(&self) -> &str {
+        &self.0.id
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn staff_group(&self) -> StaffGroup {
+        self.0.staff_group
+    }
+    async fn regulator(&self) -> Regulator {
+        self.0.regulator
+    }
+    /// Whether the role is an additional-roles (ARRS) post.
+    async fn additional_roles(&self) -> bool {
+        self.0.additional_roles
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Placements in this role. Needs `placements:read`.
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn placements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PlacementFilter>,
+        order_by: Option<PlacementOrder>,
+    ) -> Result<Conn<PlacementNode>> {
+        let page = PageArgs::new(first, after, last, before);
+        placements_of(ctx, PlacementParent::Role, &self.0.code, page, filter, order_by).await
+    }
+}
+
+pub struct ProgrammeNode(pub Programme);
+
+/// A programme or scheme that placements belong to.
+#[Object(name = "Programme")]
+impl ProgrammeNode {
+    async fn id(&self) -> ID {
+        global_id("Programme", &self.0.id)
+    }
+    async fn database_id(&self) -> &str {
+        &self.0.id
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Headcount the programme aims for.
+    async fn target_count(&self) -> Option<i32> {
+        self.0.target_count
+    }
+    /// Code of the role the target counts.
+    async fn target_role_code(&self) -> Option<&str> {
+        self.0.target_role.as_deref()
+    }
+    async fn target_role(&self, ctx: &Context<'_>) -> Result<Option<RoleNode>> {
+        match &self.0.target_role {
+            Some(code) => Ok(loader(ctx)?.load_one(RoleKey(code.clone())).await?.map(RoleNode)),
+            None => Ok(None),
+        }
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Placements in this programme. Needs `placements:read`.
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn placements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PlacementFilter>,
+        order_by: Option<PlacementOrder>,
+    ) -> Result<Conn<PlacementNode>> {
+        let page = PageArgs::new(first, after, last, before);
+        placements_of(ctx, PlacementParent::Programme, &self.0.code, page, filter, order_by).await
+    }
+}
+
+/// A host outside primary care (an acute or mental health team), named by the partner.
+#[derive(SimpleObject)]
+pub struct ExternalHost {
+    pub name: String,
+    /// ODS code of the host organisation, when given.
+    pub ods_code: Option<String>,
+}
+
+/// Who hosts a placement.
+#[derive(Union)]
+pub enum Host {
+    Practice(PracticeNode),
+    Federation(FederationNode),
+    IntegratedCareTeam(IctNode),
+    External(ExternalHost),
+}
+
+pub struct PlacementNode(pub Placement);
+
+/// One post holder in one role at one host for a period.
+#[Object(name = "Placement")]
+impl PlacementNode {
+    async fn id(&self) -> ID {
+        global_id("Placement", &self.0.id)
+    }
+    async fn database_id(&self) -> &str {
+        &self.0.id
+    }
+    /// The partner's pseudonymous staff reference (never a name).
+    async fn staff_ref(&self) -> &str {
+        &self.0.staff_ref
+    }
+    async fn role_code(&self) -> &str {
+        &self.0.role_code
+    }
+    async fn programme_code(&self) -> Option<&str> {
+        self.0.programme_code.as_deref()
+    }
+    async fn host_type(&self) -> HostType {
+        self.0.host_type
+    }
+    async fn host_code(&self) -> Option<&str> {
+        self.0.host_code.as_deref()
+    }
+    async fn host_name(&self) -> Option<&str> {
+        self.0.host_name.as_deref()
+    }
+    async fn hours_per_week(&self) -> f64 {
+        self.0.hours_per_week
+    }
+    /// Hours per week over 37.5.
+    async fn fte(&self) -> f64 {
+        self.0.fte
+    }
+    async fn start_date(&self) -> NaiveDate {
+        self.0.start_date
+    }
+    async fn end_date(&self) -> Option<NaiveDate> {
+        self.0.end_date
+    }
+    async fn status(&self) -> PlacementStatus {
+        self.0.status
+    }
+    async fn funding(&self) -> Option<Funding> {
+        self.0.funding
+    }
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    async fn source(&self) -> &str {
+        &self.0.source
+    }
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn role(&self, ctx: &Context<'_>) -> Result<Option<RoleNode>> {
+        Ok(loader(ctx)?.load_one(RoleKey(self.0.role_code.clone())).await?.map(RoleNode))
+    }
+    async fn programme(&self, ctx: &Context<'_>) -> Result<Option<ProgrammeNode>> {
+        match &self.0.programme_code {
+            Some(code) => Ok(loader(ctx)?.load_one(ProgrammeKey(code.clone())).await?.map(ProgrammeNode)),
+            None => Ok(None),
+        }
+    }
+    async fn host(&self, ctx: &Context<'_>) -> Result<Option<Host>> {
+        let l = loader(ctx)?;
+        let code = self.0.host_code.clone();
+        Ok(match (self.0.host_type, code) {
+            (HostType::Practice, Some(c)) => l.load_one(PracticeKey(c)).await?.map(|p| Host::Practice(PracticeNode(p))),
+            (HostType::Federation, Some(c)) => {
+                l.load_one(FederationKey(c)).await?.map(|f| Host::Federation(FederationNode(f)))
+            }
+            (HostType::Ict, Some(c)) => l.load_one(IctKey(c)).await?.map(|i| Host::IntegratedCareTeam(IctNode(i))),
+            (HostType::External, code) => Some(Host::External(ExternalHost {
+                name: self.0.host_name.clone().unwrap_or_default(),
+                ods_code: code,
+            })),
+            _ => None,
+        })
+    }
+}
+
+macro_rules! membership_node {
+    ($node:ident, $view:ty, $name:literal, $group_field:ident, $group_fn:ident, $group_node:ident, $group_key:ident, $doc:literal) => {
+        pub struct $node(pub $view);
+
+        #[doc = $doc]
+        #[Object(name = $name)]
+        impl $node {
+            async fn id(&self) -> ID {
+                global_id($name, &self.0.id)
+            }
+            async fn database_id(&self) -> &str {
+                &self.0.id
+            }
+            async fn $group_field(&self) -> &str {
+                &self.0.$group_field
+            }
+            async fn ods_code(&self) -> &str {
+                &self.0.ods_code
+            }
+            async fn start_date(&self) -> NaiveDate {
+                self.0.start_date
+            }
+            async fn end_date(&self) -> Option<NaiveDate> {
+                self.0.end_date
+            }
+            async fn version(&self) -> i32 {
+                self.0.version
+            }
+            async fn created_at(&self) -> DateTime<Utc> {
+                self.0.created_at
+            }
+            async fn updated_at(&self) -> DateTime<Utc> {
+                self.0.updated_at
+            }
+            async fn practice(&self, ctx: &Context<'_>) -> Result<Option<PracticeNode>> {
+                Ok(loader(ctx)?.load_one(PracticeKey(self.0.ods_code.clone())).await?.map(PracticeNode))
+            }
+            async fn $group_fn(&self, ctx: &Context<'_>) -> Result<Option<$group_node>> {
+                Ok(loader(ctx)?.load_one($group_key(self.0.$group_field.clone())).await?.map($group_node))
+            }
+        }
+    };
+}
+
+membership_node!(
+    FederationMembershipNode,
+    FederationMembership,
+    "FederationMembership",
+    federation_code,
+    federation,
+    FederationNode,
+    FederationKey,
+    "A practice's membership of a federation for a period."
+);
+membership_node!(
+    IctMembershipNode,
+    IctMembership,
+    "IctMembership",
+    ict_code,
+    integrated_care_team,
+    IctNode,
+    IctKey,
+    "A practice's membership of an ICT for a period."
+);
+
+pub struct PartnerServiceNode(pub PartnerService);
+
+/// A service that is part of an ICT.
+#[Object(name = "PartnerService")]
+impl PartnerServiceNode {
+    async fn id(&self) -> ID {
+        global_id("PartnerService", &self.0.id)
+    }
+    async fn database_id(&self) -> &str {
+        &self.0.id
+    }
+    async fn ict_code(&self) -> &str {
+        &self.0.ict_code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> PartnerServiceKind {
+        self.0.kind
+    }
+    async fn organisation_code(&self) -> Option<&str> {
+        self.0.organisation_code.as_deref()
+    }
+    async fn start_date(&self) -> NaiveDate {
+        self.0.start_date
+    }
+    async fn end_date(&self) -> Option<NaiveDate> {
+        self.0.end_date
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn integrated_care_team(&self, ctx: &Context<'_>) -> Result<Option<IctNode>> {
+        Ok(loader(ctx)?.load_one(IctKey(self.0.ict_code.clone())).await?.map(IctNode))
+    }
+}
