@@ -243,13 +243,15 @@ struct Post<'a> {
 fn placements(c: &mut DbConnection, actor: &Actor) -> DomainResult<usize> {
     let north_staffs = active_practices(c, &["05G"], &[])?;
     let suffolk = active_practices(c, &["06L", "07K"], &[])?;
-    if north_staffs.len() < 14 || suffolk.len() < 2 {
+    let meir = active_practices(c, &[], &["ST3 "])?;
+    if north_staffs.len() < 14 || suffolk.len() < 2 || meir.len() < 6 {
         return Err(DomainError::Conflict("the ODS extract lacks the practices the demo needs".into()));
     }
     let mut posts = Vec::new();
-    // A physician associate internship cohort of 8: three days in general practice, two in
-    // an acute or mental health team, one staff reference per intern.
-    for (i, practice) in north_staffs.iter().take(8).enumerate() {
+    // A physician associate internship cohort of 8: three days in general practice (half in
+    // North Staffordshire, half in the Meir ICT), two in an acute or mental health team.
+    let intern_hosts = north_staffs.iter().take(4).chain(meir.iter().take(4));
+    for (i, practice) in intern_hosts.enumerate() {
         let staff_ref = format!("DEMO-PA-INT-{:02}", i + 1);
         let (start, end) = (date(2026, 9, 1), Some(date(2027, 8, 31)));
         posts.push(Post {
@@ -340,7 +342,7 @@ fn placements(c: &mut DbConnection, actor: &Actor) -> DomainResult<usize> {
     ));
     // GP retainers work a few sessions a week; returners come back through the induction scheme.
     for i in 0..3 {
-        let host = if i < 2 { north_staffs[10 + i].clone() } else { suffolk[0].clone() };
+        let host = if i < 2 { meir[4 + i].clone() } else { suffolk[0].clone() };
         posts.push(Post {
             staff_ref: format!("DEMO-GPR-{:02}", i + 1),
             role: "gp-retainer",
