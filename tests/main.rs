@@ -8,6 +8,7 @@ mod bad_input;
 mod concurrency;
 mod contract;
 mod demo;
+mod graphql;
 mod groups;
 mod placements;
 mod practices;

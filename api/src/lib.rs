@@ -94,14 +94,15 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
     problem_response(&ApiError::NotFound(format!("there is nothing at {}", req.path())).problem())
 }
 
-/// Turns any error response that is not already a problem document (actix's own 404/405/
-/// 413 and extractor failures) into one, so clients see one error format.
+/// Turns any error response that is not already JSON (actix's own 404/405/413 and extractor
+/// failures) into a problem document, so clients see one error format. GraphQL's refusals
+/// are JSON in GraphQL's own error shape and stay as they are.
 fn problemise<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let is_problem = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("application/json"));
     if is_problem || res.status().as_u16() < 400 {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

@@ -2,7 +2,7 @@
 //! domain validates and applies; no filter rule lives here.
 
 use async_graphql::{Enum, InputObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use pcr_schema::domain::catalogue::{ProgrammeQuery, RoleQuery};
 use pcr_schema::domain::groups::GroupQuery;
 use pcr_schema::domain::placements::PlacementQuery;
@@ -13,6 +13,7 @@ use pcr_schema::models::practice::PracticeStatus;
 use pcr_schema::models::role::{Regulator, StaffGroup};
 
 use super::connection::Resolved;
+use super::scalars::Timestamp;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum OrderDirection {
@@ -66,7 +67,7 @@ pub struct PracticeFilter {
     pub postcode: Option<String>,
     /// Open on this date; for a group's practices, also members on it (default today).
     pub active_on: Option<NaiveDate>,
-    pub updated_since: Option<DateTime<Utc>>,
+    pub updated_since: Option<Timestamp>,
 }
 
 impl PracticeFilter {
@@ -78,7 +79,7 @@ impl PracticeFilter {
             commissioner: f.commissioner,
             postcode: f.postcode,
             active_on: f.active_on,
-            updated_since: f.updated_since,
+            updated_since: f.updated_since.map(|t| t.0),
             limit: Some(how.limit),
             after: how.cursor.clone(),
             sort: Some(how.sort.clone()),
@@ -122,7 +123,7 @@ pub struct GroupFilter {
     pub icb: Option<String>,
     /// ICTs only.
     pub status: Option<IctStatus>,
-    pub updated_since: Option<DateTime<Utc>>,
+    pub updated_since: Option<Timestamp>,
 }
 
 impl GroupFilter {
@@ -132,7 +133,7 @@ impl GroupFilter {
             q: f.q,
             status: f.status,
             icb: f.icb,
-            updated_since: f.updated_since,
+            updated_since: f.updated_since.map(|t| t.0),
             limit: Some(how.limit),
             after: how.cursor.clone(),
             sort: Some(how.sort.clone()),
@@ -242,7 +243,7 @@ pub struct PlacementFilter {
     pub status: Option<PlacementStatus>,
     pub active_on: Option<NaiveDate>,
     pub staff_ref: Option<String>,
-    pub updated_since: Option<DateTime<Utc>>,
+    pub updated_since: Option<Timestamp>,
 }
 
 impl PlacementFilter {
@@ -256,7 +257,7 @@ impl PlacementFilter {
             status: f.status,
             active_on: f.active_on,
             staff_ref: f.staff_ref,
-            updated_since: f.updated_since,
+            updated_since: f.updated_since.map(|t| t.0),
             limit: Some(how.limit),
             after: how.cursor.clone(),
             sort: Some(how.sort.clone()),

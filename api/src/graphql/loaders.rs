@@ -2,7 +2,9 @@
 //! query costs one statement per relation per level, however many parents it has.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use chrono::NaiveDate;
@@ -27,10 +29,52 @@ pub struct Loaders {
     actor: Option<Actor>,
 }
 
-pub type RequestLoader = DataLoader<Loaders>;
+/// A request's DataLoader. Batches close when the request stops asking for keys rather than
+/// after a fixed delay: a fixed delay splits a level's keys into several batches whenever
+/// resolving that level takes longer than the delay (say, 200 practices in a debug build).
+pub struct RequestLoader {
+    inner: DataLoader<Loaders>,
+    /// Keys requested so far; a batch waits until this stops moving.
+    requested: Arc<AtomicU64>,
+}
+
+impl RequestLoader {
+    pub async fn load_one<K>(&self, key: K) -> Result<Option<<Loaders as Loader<K>>::Value>, async_graphql::Error>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        Loaders: Loader<K, Error = async_graphql::Error>,
+    {
+        self.requested.fetch_add(1, Ordering::Relaxed);
+        self.inner.load_one(key).await
+    }
+}
+
+/// Yields to the request's own task until it has asked for every key it is going to ask
+/// for at this point of the query.
+async fn settle(requested: &AtomicU64) {
+    loop {
+        let seen = requested.load(Ordering::Relaxed);
+        actix_web::rt::task::yield_now().await;
+        actix_web::rt::task::yield_now().await;
+        if requested.load(Ordering::Relaxed) == seen {
+            return;
+        }
+    }
+}
 
 pub fn request_loader(db: Db, actor: Option<Actor>) -> RequestLoader {
-    DataLoader::new(Loaders { db, actor }, |f| actix_web::rt::spawn(f))
+    let requested = Arc::new(AtomicU64::new(0));
+    let counter = requested.clone();
+    let inner = DataLoader::new(Loaders { db, actor }, move |f| {
+        let counter = counter.clone();
+        actix_web::rt::spawn(async move {
+            settle(&counter).await;
+            f.await
+        })
+    })
+    .delay(Duration::ZERO)
+    .max_batch_size(10_000);
+    RequestLoader { inner, requested }
 }
 
 /// Keys naming one record by natural key; one type per table.

@@ -8,6 +8,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod playground;
 pub mod query;
+pub mod scalars;
 pub mod types;
 
 use actix_web::http::header::{self, HeaderValue};
@@ -125,7 +126,15 @@ pub async fn execute(
     }
     let loader = request_loader(db.get_ref().clone(), caller.0.clone());
     let request = request.data(db.get_ref().clone()).data(loader).data(Caller(caller.0));
-    let response = schema.execute(request).await;
+    let mut response = schema.execute(request).await;
+    // Parse, validation and limit errors come without a code; give them one, so clients
+    // can tell them from resolver errors the way they tell REST statuses apart.
+    for e in &mut response.errors {
+        let ext = e.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            ext.set("code", "GRAPHQL_VALIDATION_FAILED");
+        }
+    }
     match serde_json::to_string(&response) {
         Ok(json) => HttpResponse::Ok().content_type("application/json").body(json),
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", &e.to_string()),

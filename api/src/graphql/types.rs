@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Interface, Object, Result, SimpleObject, Union, ID};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use pcr_schema::domain::placements::PlacementParent;
 use pcr_schema::domain::practices::GroupKind;
 use pcr_schema::models::federation::Federation;
@@ -22,6 +22,7 @@ use super::loaders::{
     FederationKey, FederationMembershipsOf, FederationsOf, IctKey, IctMembershipsOf, IctsOf, MembersOf,
     PartnerServicesOf, PlacementsOf, PracticeKey, ProgrammeKey, RequestLoader, RoleKey,
 };
+use super::scalars::Timestamp;
 
 /// Anything with a global id, fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -150,11 +151,11 @@ impl PracticeNode {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
     /// The federations the practice belongs to on a day (default today).
     async fn federations(&self, ctx: &Context<'_>, active_on: Option<NaiveDate>) -> Result<Vec<FederationNode>> {
@@ -226,11 +227,11 @@ impl FederationNode {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
     /// Member practices on `filter.activeOn` (default today).
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
@@ -307,11 +308,11 @@ impl IctNode {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
     /// Member practices on `filter.activeOn` (default today).
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
@@ -390,11 +391,11 @@ impl RoleNode {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
     /// Placements in this role. Needs `placements:read`.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
@@ -451,11 +452,11 @@ impl ProgrammeNode {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
     /// Placements in this programme. Needs `placements:read`.
     #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
@@ -553,11 +554,11 @@ impl PlacementNode {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
     async fn role(&self, ctx: &Context<'_>) -> Result<Option<RoleNode>> {
         Ok(loader(ctx)?.load_one(RoleKey(self.0.role_code.clone())).await?.map(RoleNode))
@@ -614,11 +615,11 @@ macro_rules! membership_node {
             async fn version(&self) -> i32 {
                 self.0.version
             }
-            async fn created_at(&self) -> DateTime<Utc> {
-                self.0.created_at
+            async fn created_at(&self) -> Timestamp {
+                Timestamp(self.0.created_at)
             }
-            async fn updated_at(&self) -> DateTime<Utc> {
-                self.0.updated_at
+            async fn updated_at(&self) -> Timestamp {
+                Timestamp(self.0.updated_at)
             }
             async fn practice(&self, ctx: &Context<'_>) -> Result<Option<PracticeNode>> {
                 Ok(loader(ctx)?.load_one(PracticeKey(self.0.ods_code.clone())).await?.map(PracticeNode))
@@ -683,11 +684,11 @@ impl PartnerServiceNode {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Timestamp {
+        Timestamp(self.0.created_at)
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Timestamp {
+        Timestamp(self.0.updated_at)
     }
     async fn integrated_care_team(&self, ctx: &Context<'_>) -> Result<Option<IctNode>> {
         Ok(loader(ctx)?.load_one(IctKey(self.0.ict_code.clone())).await?.map(IctNode))

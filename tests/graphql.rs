@@ -1,0 +1,500 @@
+//! GraphQL: the same data as REST, the same rules on writes, no N+1, limits, the
+//! committed SDL, and the playground's page.
+
+use serde_json::{json, Value};
+
+use crate::harness::{Resp, TestApp};
+
+crate::on_both_backends!(
+    reads_match_rest,
+    nested_query_statements_do_not_grow_with_practices,
+    mutations_follow_the_rest_rules,
+    limits_refuse_expensive_queries,
+    relay_paging_both_ways,
+);
+
+const SDL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/schema.graphql");
+
+#[test]
+fn sdl_matches_committed_file() {
+    let sdl = pcr_api::graphql::sdl();
+    if std::env::var("UPDATE_CONTRACTS").is_ok() {
+        std::fs::write(SDL, &sdl).unwrap();
+    }
+    let committed = std::fs::read_to_string(SDL).expect("schema/schema.graphql is committed");
+    assert!(
+        committed == sdl,
+        "schema/schema.graphql is out of date: run `UPDATE_CONTRACTS=1 cargo test contract` and commit it"
+    );
+    for needle in [
+        "type Query",
+        "node(id: ID!): Node",
+        "practices(",
+        "integratedCareTeam(",
+        "type PracticeConnection",
+        "totalCount: Int!",
+        "createPractice(input: PracticeInput!): Practice!",
+        "endPlacement(input: EndPlacementInput!)",
+    ] {
+        assert!(sdl.contains(needle), "SDL has {needle}");
+    }
+}
+
+impl TestApp {
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Resp {
+        let mut req = self.post("/graphql").json(&json!({"query": query, "variables": variables}));
+        if let Some(t) = token {
+            req = req.bearer(t);
+        }
+        req.send().await
+    }
+}
+
+/// REST spells enum values in lower case, GraphQL in capitals; compare them alike.
+fn same(rest: &Value, gql: &Value, fields: &[&str]) {
+    for f in fields {
+        let (r, g) = (&rest[f], &gql[f]);
+        let equal = match (r, g) {
+            (Value::String(a), Value::String(b)) => a == b || a.to_uppercase() == *b,
+            _ => r == g,
+        };
+        assert!(equal, "field {f}: REST {r} vs GraphQL {g}");
+    }
+}
+
+fn nodes(conn: &Value) -> Vec<Value> {
+    conn["edges"].as_array().map(|e| e.iter().map(|e| e["node"].clone()).collect()).unwrap_or_default()
+}
+
+async fn seed(app: &TestApp) {
+    let token = app.admin();
+    for (ods, name, pc) in [
+        ("M83001", "Meir Health Centre", "ST3 7DY"),
+        ("M83002", "Longton Hall Surgery", "ST3 5AA"),
+        ("M83003", "Leek Health Centre", "ST13 5BQ"),
+    ] {
+        app.practice(ods, name, pc).await;
+    }
+    let post = |path: &'static str, body: Value| {
+        let token = token.clone();
+        async move {
+            let r = app.post(path).bearer(&token).json(&body).send().await;
+            assert_eq!(r.status, 201, "{path}: {}", r.text);
+            r
+        }
+    };
+    post("/api/v1/federations", json!({"code": "NSGPF", "name": "North Staffordshire GP Federation"})).await;
+    post(
+        "/api/v1/icts",
+        json!({"code": "ICT-MEIR", "name": "Meir ICT", "status": "early_adopter", "population": 52000}),
+    )
+    .await;
+    post(
+        "/api/v1/federation-memberships",
+        json!({"federationCode": "NSGPF", "odsCode": "M83003", "startDate": "2020-04-01"}),
+    )
+    .await;
+    for ods in ["M83001", "M83002"] {
+        post("/api/v1/ict-memberships", json!({"ictCode": "ICT-MEIR", "odsCode": ods, "startDate": "2025-04-01"}))
+            .await;
+    }
+    post(
+        "/api/v1/ict-partner-services",
+        json!({"ictCode": "ICT-MEIR", "name": "Community nursing", "kind": "community", "startDate": "2025-04-01"}),
+    )
+    .await;
+    for (staff, role, host) in [
+        ("S1", "clinical-pharmacist", "M83001"),
+        ("S2", "physician-associate", "M83001"),
+        ("S3", "gp-retainer", "M83002"),
+    ] {
+        post("/api/v1/placements", json!({"staffRef": staff, "roleCode": role, "hostType": "practice", "hostCode": host, "hoursPerWeek": 30, "startDate": "2025-01-06", "programmeCode": "additional-roles-reimbursement"})).await;
+    }
+}
+
+async fn reads_match_rest(app: TestApp) {
+    seed(&app).await;
+    let reader = app.token("placements:read");
+    let practice_fields = [
+        "odsCode",
+        "name",
+        "addressLines",
+        "postcode",
+        "regionCode",
+        "icbCode",
+        "commissionerCode",
+        "listSize",
+        "status",
+        "mergedInto",
+        "openedOn",
+        "closedOn",
+        "phone",
+        "source",
+        "version",
+        "createdAt",
+        "updatedAt",
+    ];
+    let practice_sel = "databaseId odsCode name addressLines postcode regionCode icbCode commissionerCode listSize status mergedInto openedOn closedOn phone source version createdAt updatedAt";
+
+    // One practice.
+    let rest = app.get("/api/v1/practices/M83001").send().await.body;
+    let g = app.gql(None, &format!("{{ practice(odsCode: \"M83001\") {{ {practice_sel} }} }}"), json!({})).await;
+    assert!(g.body["errors"].is_null(), "{}", g.text);
+    same(&rest, &g.body["data"]["practice"], &practice_fields);
+    assert_eq!(rest["id"], g.body["data"]["practice"]["databaseId"]);
+
+    // The practice list with a filter and order.
+    let rest = app.get("/api/v1/practices?postcode=ST3&sort=-name").send().await.body;
+    let g = app
+        .gql(None, &format!("{{ practices(filter: {{postcode: \"ST3\"}}, orderBy: {{field: NAME, direction: DESC}}) {{ totalCount edges {{ node {{ {practice_sel} }} }} }} }}"), json!({}))
+        .await;
+    let list = nodes(&g.body["data"]["practices"]);
+    assert_eq!(list.len(), rest["items"].as_array().unwrap().len());
+    assert_eq!(g.body["data"]["practices"]["totalCount"], 2);
+    for (r, q) in rest["items"].as_array().unwrap().iter().zip(&list) {
+        same(r, q, &practice_fields);
+    }
+
+    // Groups and their relations.
+    let rest_fed = app.get("/api/v1/federations/NSGPF").send().await.body;
+    let rest_members = app.get("/api/v1/federations/NSGPF/practices").send().await.body;
+    let rest_history = app.get("/api/v1/federations/NSGPF/memberships").send().await.body;
+    let g = app
+        .gql(None, "{ federation(code: \"NSGPF\") { databaseId code name odsCode icbCode description source version createdAt updatedAt practices { totalCount edges { node { odsCode } } } memberships { databaseId federationCode odsCode startDate endDate version } } }", json!({}))
+        .await;
+    let f = &g.body["data"]["federation"];
+    same(
+        &rest_fed,
+        f,
+        &["code", "name", "odsCode", "icbCode", "description", "source", "version", "createdAt", "updatedAt"],
+    );
+    assert_eq!(nodes(&f["practices"])[0]["odsCode"], rest_members["items"][0]["odsCode"]);
+    same(
+        &rest_history["items"][0],
+        &f["memberships"][0],
+        &["federationCode", "odsCode", "startDate", "endDate", "version"],
+    );
+
+    let rest_icts = app.get("/api/v1/icts?status=early_adopter").send().await.body;
+    let rest_services = app.get("/api/v1/icts/ICT-MEIR/partner-services").send().await.body;
+    let g = app
+        .gql(None, "{ integratedCareTeams(filter: {status: EARLY_ADOPTER}) { edges { node { code name locality population status icbCode source version createdAt updatedAt partnerServices { name kind organisationCode startDate endDate } practices { edges { node { odsCode } } } } } } }", json!({}))
+        .await;
+    let icts = nodes(&g.body["data"]["integratedCareTeams"]);
+    same(
+        &rest_icts["items"][0],
+        &icts[0],
+        &["code", "name", "locality", "population", "status", "icbCode", "source", "version", "createdAt", "updatedAt"],
+    );
+    same(
+        &rest_services["items"][0],
+        &icts[0]["partnerServices"][0],
+        &["name", "kind", "organisationCode", "startDate", "endDate"],
+    );
+    let members: Vec<Value> = nodes(&icts[0]["practices"]).iter().map(|p| p["odsCode"].clone()).collect();
+    assert_eq!(members, [json!("M83001"), json!("M83002")]);
+
+    // A practice's groups.
+    let rest_groups = app.get("/api/v1/practices/M83003/federations").send().await.body;
+    let rest_ict_groups = app.get("/api/v1/practices/M83001/icts").send().await.body;
+    let g = app
+        .gql(None, "{ a: practice(odsCode: \"M83003\") { federations { code } currentFederation { code } } b: practice(odsCode: \"M83001\") { integratedCareTeams { code } } }", json!({}))
+        .await;
+    assert_eq!(g.body["data"]["a"]["federations"][0]["code"], rest_groups["items"][0]["code"]);
+    assert_eq!(g.body["data"]["a"]["currentFederation"]["code"], "NSGPF");
+    assert_eq!(g.body["data"]["b"]["integratedCareTeams"][0]["code"], rest_ict_groups["items"][0]["code"]);
+
+    // Catalogue.
+    let rest_roles = app.get("/api/v1/roles?additional_roles=true&limit=200").send().await.body;
+    let g = app.gql(None, "{ roles(first: 200, filter: {additionalRoles: true}) { totalCount edges { node { code name staffGroup regulator additionalRoles description version } } } }", json!({})).await;
+    let roles = nodes(&g.body["data"]["roles"]);
+    assert_eq!(roles.len(), rest_roles["items"].as_array().unwrap().len());
+    for (r, q) in rest_roles["items"].as_array().unwrap().iter().zip(&roles) {
+        same(r, q, &["code", "name", "staffGroup", "regulator", "additionalRoles", "description", "version"]);
+    }
+    let rest_prog = app.get("/api/v1/programmes/pa-in-general-practice").send().await.body;
+    let g = app.gql(None, "{ programme(code: \"pa-in-general-practice\") { code name description targetCount targetRoleCode targetRole { code } version } }", json!({})).await;
+    let p = &g.body["data"]["programme"];
+    same(&rest_prog, p, &["code", "name", "description", "targetCount", "version"]);
+    assert_eq!(p["targetRoleCode"], rest_prog["targetRole"]);
+    assert_eq!(p["targetRole"]["code"], "physician-associate");
+
+    // Placements: the list, one, and the nested relations; the scope applies alike.
+    let placement_fields = [
+        "staffRef",
+        "roleCode",
+        "programmeCode",
+        "hostType",
+        "hostCode",
+        "hostName",
+        "hoursPerWeek",
+        "fte",
+        "startDate",
+        "endDate",
+        "status",
+        "funding",
+        "notes",
+        "source",
+        "createdBy",
+        "version",
+        "createdAt",
+        "updatedAt",
+    ];
+    let sel = "databaseId staffRef roleCode programmeCode hostType hostCode hostName hoursPerWeek fte startDate endDate status funding notes source createdBy version createdAt updatedAt";
+    let rest = app.get("/api/v1/placements?host=M83001").bearer(&reader).send().await.body;
+    let g = app.gql(Some(&reader), &format!("{{ placements(filter: {{host: \"M83001\"}}) {{ totalCount edges {{ node {{ {sel} role {{ code }} host {{ ... on Practice {{ odsCode }} }} }} }} }} }}"), json!({})).await;
+    let list = nodes(&g.body["data"]["placements"]);
+    assert_eq!(list.len(), 2);
+    for (r, q) in rest["items"].as_array().unwrap().iter().zip(&list) {
+        same(r, q, &placement_fields);
+        assert_eq!(q["role"]["code"], r["roleCode"]);
+        assert_eq!(q["host"]["odsCode"], "M83001");
+    }
+    let id = rest["items"][0]["id"].as_str().unwrap();
+    let rest_one = app.get(&format!("/api/v1/placements/{id}")).bearer(&reader).send().await.body;
+    let g = app.gql(Some(&reader), &format!("{{ placement(id: \"{id}\") {{ {sel} id }} }}"), json!({})).await;
+    same(&rest_one, &g.body["data"]["placement"], &placement_fields);
+    // The global id round-trips through node().
+    let global = g.body["data"]["placement"]["id"].as_str().unwrap().to_string();
+    let n = app
+        .gql(
+            Some(&reader),
+            "query($id: ID!) { node(id: $id) { id ... on Placement { staffRef } } }",
+            json!({"id": global}),
+        )
+        .await;
+    assert_eq!(n.body["data"]["node"]["staffRef"], rest_one["staffRef"]);
+    let nested = app.gql(Some(&reader), "{ role(code: \"gp-retainer\") { placements { totalCount edges { node { staffRef } } } } programme(code: \"additional-roles-reimbursement\") { placements { totalCount } } }", json!({})).await;
+    assert_eq!(nested.body["data"]["role"]["placements"]["totalCount"], 1);
+    assert_eq!(nested.body["data"]["programme"]["placements"]["totalCount"], 3);
+
+    // Without the scope: the same refusal as REST, with the REST status as code.
+    let g = app.gql(None, "{ placements { totalCount } }", json!({})).await;
+    assert_eq!(g.body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let g = app
+        .gql(Some(&app.token("reference:write")), &format!("{{ placement(id: \"{id}\") {{ staffRef }} }}"), json!({}))
+        .await;
+    assert_eq!(g.body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    // Unknown keys are null, as GraphQL does for a 404.
+    let g = app.gql(None, "{ practice(odsCode: \"Z99999\") { name } }", json!({})).await;
+    assert_eq!(g.body["data"]["practice"], Value::Null);
+    assert!(g.body["errors"].is_null());
+}
+
+async fn nested_query_statements_do_not_grow_with_practices(app: TestApp) {
+    let token = app.admin();
+    let reader = app.token("placements:read");
+    let query = "{ integratedCareTeam(code: $CODE) { name practices(first: 200) { totalCount edges { node { odsCode placements(first: 20) { totalCount edges { node { staffRef fte role { name staffGroup } programme { code } } } } federations { code } } } } } }";
+    let mut statements = Vec::new();
+    for (code, n) in [("ICT-FIVE", 5), ("ICT-MANY", 200)] {
+        let r = app.post("/api/v1/icts").bearer(&token).json(&json!({"code": code, "name": code})).send().await;
+        assert_eq!(r.status, 201);
+        for i in 0..n {
+            let ods = format!("{}{:05}", if n == 5 { "A" } else { "B" }, i);
+            app.practice(&ods, &format!("Practice {i}"), "ST3 1AA").await;
+            let m = app
+                .post("/api/v1/ict-memberships")
+                .bearer(&token)
+                .json(&json!({"ictCode": code, "odsCode": ods, "startDate": "2025-01-01"}))
+                .send()
+                .await;
+            assert_eq!(m.status, 201);
+            let role = ["clinical-pharmacist", "physician-associate", "gp-retainer"][i % 3];
+            let p = app.post("/api/v1/placements").bearer(&token).json(&json!({"staffRef": format!("S{i}"), "roleCode": role, "hostType": "practice", "hostCode": ods, "hoursPerWeek": 37.5, "startDate": "2025-01-06", "programmeCode": "training-hub"})).send().await;
+            assert_eq!(p.status, 201);
+        }
+        let before = app.db().statements();
+        let g = app.gql(Some(&reader), &query.replace("$CODE", &format!("\"{code}\"")), json!({})).await;
+        let used = app.db().statements() - before;
+        assert!(g.body["errors"].is_null(), "{}", g.text);
+        let practices = nodes(&g.body["data"]["integratedCareTeam"]["practices"]);
+        assert_eq!(practices.len(), n);
+        assert!(practices
+            .iter()
+            .all(|p| nodes(&p["placements"]).len() == 1 && nodes(&p["placements"])[0]["role"]["name"].is_string()));
+        statements.push(used);
+    }
+    assert_eq!(statements[0], statements[1], "statements for 5 practices vs 200: {statements:?}");
+    assert!(statements[0] <= 10, "one statement per relation per level: {statements:?}");
+    // The counter is exposed for Prometheus.
+    let metrics = app.get("/metrics").send().await;
+    assert!(metrics.text.contains("db_statements_total "), "{}", metrics.text);
+}
+
+async fn mutations_follow_the_rest_rules(app: TestApp) {
+    let create =
+        "mutation($input: PracticeInput!) { createPractice(input: $input) { databaseId odsCode postcode version } }";
+    let input = json!({"odsCode": "M83001", "name": "Meir Health Centre", "postcode": "st3 7dy"});
+    let code = |r: &Resp| r.body["errors"][0]["extensions"]["code"].as_str().unwrap_or("").to_string();
+
+    let r = app.gql(None, create, json!({"input": input})).await;
+    assert_eq!(code(&r), "UNAUTHENTICATED", "{}", r.text);
+    let r = app.gql(Some(&app.token("placements:write")), create, json!({"input": input})).await;
+    assert_eq!(code(&r), "FORBIDDEN");
+    let bad = json!({"odsCode": "M8300", "name": "", "postcode": "nowhere"});
+    let r = app.gql(Some(&app.admin()), create, json!({"input": bad})).await;
+    assert_eq!(code(&r), "BAD_USER_INPUT");
+    let fields: Vec<&str> = r.body["errors"][0]["extensions"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["odsCode", "name", "postcode"]);
+    assert_eq!(app.count("practices"), 0);
+    assert_eq!(app.count("audit_events"), 0);
+
+    let r = app.gql(Some(&app.admin()), create, json!({"input": input})).await;
+    assert!(r.body["errors"].is_null(), "{}", r.text);
+    assert_eq!(r.body["data"]["createPractice"]["postcode"], "ST3 7DY");
+    assert_eq!(app.count("audit_events"), 1);
+    let r = app.gql(Some(&app.admin()), create, json!({"input": input})).await;
+    assert_eq!(code(&r), "CONFLICT", "duplicate ODS code");
+
+    let update = "mutation($input: UpdatePracticeInput!) { updatePractice(input: $input) { name version } }";
+    let data = json!({"odsCode": "M83001", "name": "Meir HC", "postcode": "ST3 7DY"});
+    let r = app
+        .gql(Some(&app.admin()), update, json!({"input": {"key": "M83001", "expectedVersion": 1, "data": data}}))
+        .await;
+    assert_eq!(r.body["data"]["updatePractice"]["version"], 2, "{}", r.text);
+    let r = app
+        .gql(Some(&app.admin()), update, json!({"input": {"key": "M83001", "expectedVersion": 1, "data": data}}))
+        .await;
+    assert_eq!(code(&r), "CONFLICT", "stale version");
+    assert_eq!(r.body["errors"][0]["extensions"]["currentVersion"], 2);
+    assert_eq!(app.count("audit_events"), 2);
+    // REST sees what GraphQL wrote.
+    assert_eq!(app.get("/api/v1/practices/M83001").send().await.body["name"], "Meir HC");
+
+    // Placements: create, end (with audit), never delete.
+    let p = app
+        .gql(Some(&app.admin()), "mutation($input: PlacementInput!) { createPlacement(input: $input) { id databaseId fte version } }", json!({"input": {"staffRef": "S1", "roleCode": "physician-associate", "hostType": "PRACTICE", "hostCode": "M83001", "hoursPerWeek": 22.5, "startDate": "2026-01-05"}}))
+        .await;
+    assert_eq!(p.body["data"]["createPlacement"]["fte"], 0.6, "{}", p.text);
+    let id = p.body["data"]["createPlacement"]["id"].as_str().unwrap();
+    let end = "mutation($input: EndPlacementInput!) { endPlacement(input: $input) { endDate status version } }";
+    let r = app
+        .gql(
+            Some(&app.token("placements:read")),
+            end,
+            json!({"input": {"key": id, "expectedVersion": 1, "endDate": "2026-06-30"}}),
+        )
+        .await;
+    assert_eq!(code(&r), "FORBIDDEN");
+    let r = app
+        .gql(Some(&app.admin()), end, json!({"input": {"key": id, "expectedVersion": 1, "endDate": "2025-06-30"}}))
+        .await;
+    assert_eq!(code(&r), "BAD_USER_INPUT", "ends before it starts");
+    let r = app
+        .gql(Some(&app.admin()), end, json!({"input": {"key": id, "expectedVersion": 1, "endDate": "2026-06-30"}}))
+        .await;
+    assert_eq!(r.body["data"]["endPlacement"]["endDate"], "2026-06-30", "{}", r.text);
+    let db_id = p.body["data"]["createPlacement"]["databaseId"].as_str().unwrap().to_string();
+    let events = app.db().read(|c| pcr_schema::audit::for_entity(c, "placement", &db_id)).unwrap();
+    assert_eq!(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["create", "end"]);
+    let r = app
+        .gql(
+            Some(&app.admin()),
+            "mutation { deletePlacement(input: {key: \"x\", expectedVersion: 1}) { key } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&r), "GRAPHQL_VALIDATION_FAILED", "there is no deletePlacement");
+
+    // A bad token is refused outright, like REST.
+    let r = app.gql(Some("not-a-token"), "{ roles { totalCount } }", json!({})).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(code(&r), "UNAUTHENTICATED");
+}
+
+async fn limits_refuse_expensive_queries(app: TestApp) {
+    // Depth bomb: the same relation nested again and again.
+    let mut bomb = String::from("odsCode");
+    for _ in 0..6 {
+        bomb = format!("odsCode federations {{ code practices(first: 1) {{ edges {{ node {{ {bomb} }} }} }} }}");
+    }
+    let started = std::time::Instant::now();
+    let r = app.gql(None, &format!("{{ practice(odsCode: \"M83001\") {{ {bomb} }} }}"), json!({})).await;
+    assert!(r.body["data"].is_null(), "{}", &r.text[..r.text.len().min(300)]);
+    let message = r.body["errors"][0]["message"].as_str().unwrap().to_lowercase();
+    assert!(message.contains("nested too deep") || message.contains("recursion limit"), "{}", r.text);
+    assert_eq!(r.body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    // Wide but shallow: too complex.
+    let wide = "{ practices(first: 200) { edges { node { federations { practices(first: 200) { edges { node { odsCode name postcode } } } } } } } }";
+    let r = app.gql(None, wide, json!({})).await;
+    assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("complex"), "{}", r.text);
+    // A 1 MB query is refused before it is parsed.
+    let huge = format!("{{ roles {{ totalCount }} }} #{}", "x".repeat(1024 * 1024));
+    let r = app.gql(None, &huge, json!({})).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.body["errors"][0]["extensions"]["code"], "QUERY_TOO_LARGE");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "refused promptly: {:?}", started.elapsed());
+    // Not JSON, or not a GraphQL request.
+    let r = app.post("/graphql").raw("application/json", "{not json").send().await;
+    assert_eq!(r.status, 400);
+    let r = app.post("/graphql").raw("text/plain", "{ roles { totalCount } }").send().await;
+    assert_eq!(r.status, 415);
+    // Paging arguments are checked like REST's.
+    let r = app.gql(None, "{ practices(first: 500) { totalCount } }", json!({})).await;
+    assert_eq!(r.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let r = app.gql(None, "{ practices(first: 1, last: 1) { totalCount } }", json!({})).await;
+    assert_eq!(r.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    // Introspection can be switched off.
+    let limits = pcr_api::graphql::GraphqlLimits { introspection: false, ..Default::default() };
+    let closed = pcr_api::AppState::new(app.db().clone(), app.state.auth.clone(), limits);
+    let svc = actix_web::test::init_service(pcr_api::app(&closed)).await;
+    let req = actix_web::test::TestRequest::post()
+        .uri("/graphql")
+        .insert_header(("content-type", "application/json"))
+        .set_payload(json!({"query": "{ __schema { types { name } } }"}).to_string())
+        .to_request();
+    let body: Value = actix_web::test::call_and_read_body_json(&svc, req).await;
+    assert_eq!(body["data"]["__schema"], Value::Null, "introspection off: the schema is not revealed: {body}");
+    let open = app.gql(None, "{ __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(open.body["data"]["__schema"]["queryType"]["name"], "Query");
+}
+
+async fn relay_paging_both_ways(app: TestApp) {
+    for i in 0..5 {
+        app.practice(&format!("M8300{i}"), &format!("Practice {i}"), "ST3 1AA").await;
+    }
+    let q = "query($first: Int, $after: String, $last: Int, $before: String) { practices(first: $first, after: $after, last: $last, before: $before) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { odsCode } } } }";
+    let codes = |r: &Resp| -> Vec<String> {
+        nodes(&r.body["data"]["practices"]).iter().map(|n| n["odsCode"].as_str().unwrap().to_string()).collect()
+    };
+    let p1 = app.gql(None, q, json!({"first": 2})).await;
+    assert_eq!(codes(&p1), ["M83000", "M83001"]);
+    assert_eq!(p1.body["data"]["practices"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(p1.body["data"]["practices"]["totalCount"], 5);
+    let end = p1.body["data"]["practices"]["pageInfo"]["endCursor"].clone();
+    let p2 = app.gql(None, q, json!({"first": 2, "after": end})).await;
+    assert_eq!(codes(&p2), ["M83002", "M83003"]);
+    assert_eq!(p2.body["data"]["practices"]["pageInfo"]["hasPreviousPage"], true);
+    // Backwards from the end, then from a cursor.
+    let last = app.gql(None, q, json!({"last": 2})).await;
+    assert_eq!(codes(&last), ["M83003", "M83004"]);
+    assert_eq!(last.body["data"]["practices"]["pageInfo"]["hasPreviousPage"], true);
+    let start = last.body["data"]["practices"]["pageInfo"]["startCursor"].clone();
+    let before = app.gql(None, q, json!({"last": 2, "before": start})).await;
+    assert_eq!(codes(&before), ["M83001", "M83002"], "{}", before.text);
+    assert_eq!(before.body["data"]["practices"]["pageInfo"]["hasNextPage"], true);
+}
+
+#[actix_web::test]
+async fn playground_page_and_assets_are_served_locally() {
+    let app = TestApp::new(pcr_schema::Backend::Sqlite);
+    let page = app.get("/graphql").send().await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    let csp = page.header("content-security-policy").expect("a CSP");
+    assert!(csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"), "{csp}");
+    assert!(!page.text.contains("unpkg") && !page.text.contains("https://"), "no external references");
+    let scripts: Vec<&str> = page.text.split("src=\"").skip(1).filter_map(|s| s.split('"').next()).collect();
+    assert!(!scripts.is_empty());
+    for src in scripts {
+        let r = app.get(src).send().await;
+        assert_eq!(r.status, 200, "{src} is served by the binary");
+    }
+    app.get("/graphql/assets/nothing.js").send().await.problem(404, "not-found");
+}
