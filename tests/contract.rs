@@ -19,7 +19,7 @@ async fn openapi_matches_committed_file(app: TestApp) {
     let committed = std::fs::read_to_string(COMMITTED).expect("openapi/openapi.json is committed");
     assert!(
         committed.trim_end() == generated.trim_end(),
-        "openapi/openapi.json is out of date: run `UPDATE_CONTRACTS=1 cargo test contract` and commit it"
+        "openapi/openapi.json is out of date: run `UPDATE_CONTRACTS=1 cargo test` and commit it"
     );
     // Every path the issue names is documented.
     for path in [

@@ -24,7 +24,7 @@ fn sdl_matches_committed_file() {
     let committed = std::fs::read_to_string(SDL).expect("schema/schema.graphql is committed");
     assert!(
         committed == sdl,
-        "schema/schema.graphql is out of date: run `UPDATE_CONTRACTS=1 cargo test contract` and commit it"
+        "schema/schema.graphql is out of date: run `UPDATE_CONTRACTS=1 cargo test` and commit it"
     );
     for needle in [
         "type Query",
