@@ -18,9 +18,19 @@ pub struct DbArgs {
     /// `postgres://…` for PostgreSQL, or an SQLite file path (optionally `sqlite://path`).
     #[arg(long, env = "DATABASE_URL", default_value = "primary-care.sqlite3", global = true)]
     pub database_url: String,
-    /// Largest number of pooled database connections.
-    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16, global = true)]
-    pub pool_size: u32,
+    /// Largest number of pooled database connections (default: four per core; more only
+    /// makes the database's backends compete with the server for the same cores).
+    #[arg(long, env = "DATABASE_POOL_SIZE", global = true)]
+    pub pool_size: Option<u32>,
+}
+
+impl DbArgs {
+    pub fn pool_size(&self) -> u32 {
+        self.pool_size.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) as u32;
+            (cores * 4).clamp(4, 32)
+        })
+    }
 }
 
 #[derive(Debug, Args, Clone, Default)]
