@@ -23,7 +23,6 @@ where
     i64: ToSql<BigInt, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.unsafe_to_cache_prepared();
         out.push_sql("SELECT * FROM (");
         self.inner.walk_ast(out.reborrow())?;
         out.push_sql(") AS ranked WHERE ranked.rn <= ");
@@ -55,7 +54,6 @@ pub fn count_per_group<Q>(inner: Q) -> CountPerGroup<Q> {
 
 impl<Q: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for CountPerGroup<Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.unsafe_to_cache_prepared();
         out.push_sql("SELECT grouped.k, COUNT(*) FROM (");
         self.inner.walk_ast(out.reborrow())?;
         out.push_sql(") AS grouped GROUP BY grouped.k");
