@@ -57,42 +57,52 @@ pub(crate) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
+/// Applies the practice filters (not membership) to any boxed query over `practices`,
+/// alone or joined with a membership table.
+macro_rules! practice_filters {
+    ($q:expr, $query:expr) => {{
+        let query: &PracticeQuery = $query;
+        let mut q = $q;
+        if let Some(text) = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
+            q = q.filter(
+                lower(practices::name).like(pattern).escape('\\').or(practices::ods_code.eq(text.to_ascii_uppercase())),
+            );
+        }
+        if let Some(s) = query.status {
+            q = q.filter(practices::status.eq(s.as_str()));
+        }
+        if let Some(c) = query.commissioner.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            q = q.filter(practices::commissioner_code.eq(c.to_ascii_uppercase()));
+        }
+        if let Some(p) = query.postcode.as_deref().filter(|s| !s.trim().is_empty()) {
+            let p = postcode_prefix(p);
+            if !p.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') || p.len() > 8 {
+                return Err::<_, DomainError>(DomainError::invalid(
+                    "postcode",
+                    "must be the start of a postcode: letters, digits and a space",
+                ));
+            }
+            q = q.filter(practices::postcode.like(format!("{p}%")));
+        }
+        if let Some(day) = query.active_on {
+            q = q
+                .filter(practices::opened_on.is_null().or(practices::opened_on.le(day)))
+                .filter(practices::closed_on.is_null().or(practices::closed_on.ge(day)));
+        }
+        if let Some(t) = query.updated_since {
+            q = q.filter(practices::updated_at.ge(t.naive_utc()));
+        }
+        Ok::<_, DomainError>(q)
+    }};
+}
+
 /// The practice filters, as a query to page, count or batch.
 fn filtered(
     query: &PracticeQuery,
     member_of: Option<&MemberOf>,
 ) -> DomainResult<practices::BoxedQuery<'static, MultiBackend>> {
-    let mut q = practices::table.into_boxed::<MultiBackend>();
-    if let Some(text) = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
-        q = q.filter(
-            lower(practices::name).like(pattern).escape('\\').or(practices::ods_code.eq(text.to_ascii_uppercase())),
-        );
-    }
-    if let Some(s) = query.status {
-        q = q.filter(practices::status.eq(s.as_str()));
-    }
-    if let Some(c) = query.commissioner.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        q = q.filter(practices::commissioner_code.eq(c.to_ascii_uppercase()));
-    }
-    if let Some(p) = query.postcode.as_deref().filter(|s| !s.trim().is_empty()) {
-        let p = postcode_prefix(p);
-        if !p.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') || p.len() > 8 {
-            return Err(DomainError::invalid(
-                "postcode",
-                "must be the start of a postcode: letters, digits and a space",
-            ));
-        }
-        q = q.filter(practices::postcode.like(format!("{p}%")));
-    }
-    if let Some(day) = query.active_on {
-        q = q
-            .filter(practices::opened_on.is_null().or(practices::opened_on.le(day)))
-            .filter(practices::closed_on.is_null().or(practices::closed_on.ge(day)));
-    }
-    if let Some(t) = query.updated_since {
-        q = q.filter(practices::updated_at.ge(t.naive_utc()));
-    }
+    let mut q = practice_filters!(practices::table.into_boxed::<MultiBackend>(), query)?;
     match member_of {
         Some(MemberOf::Federation(code, day)) => {
             let members = fm::table
@@ -168,63 +178,57 @@ pub fn members_by_group(
         return Ok(HashMap::new());
     }
     let day = query.active_on.unwrap_or_else(crate::today);
-    let base = filtered(query, None)?;
+    // One statement: the member practices joined with their memberships, filtered, after
+    // the cursor, in sort order. Membership keeps these sets small (a group has tens of
+    // practices), so every matching member is read and cut per group here.
+    macro_rules! members {
+        ($m:ident, $group:ident, $with_cursor:expr) => {{
+            let q = practices::table
+                .inner_join($m::table.on($m::ods_code.eq(practices::ods_code)))
+                .filter($m::$group.eq_any(codes))
+                .filter($m::start_date.le(day))
+                .filter($m::end_date.is_null().or($m::end_date.ge(day)))
+                .select((practices::all_columns, $m::$group))
+                .into_boxed::<MultiBackend>();
+            let q = practice_filters!(q, query)?;
+            match (window.sort.as_str(), $with_cursor) {
+                ("name", true) => {
+                    let q = keyset_filter!(q, &window, practices::name, practices::id, parse_text);
+                    keyset_order!(q, &window, practices::name, practices::id)
+                }
+                ("updatedAt", true) => {
+                    let q = keyset_filter!(q, &window, practices::updated_at, practices::id, parse_timestamp);
+                    keyset_order!(q, &window, practices::updated_at, practices::id)
+                }
+                (_, true) => {
+                    let q = keyset_filter!(q, &window, practices::ods_code, practices::id, parse_text);
+                    keyset_order!(q, &window, practices::ods_code, practices::id)
+                }
+                (_, false) => q,
+            }
+        }};
+    }
     db.read(|c| {
-        let pairs: Vec<(String, String)> = match kind {
-            GroupKind::Federation => fm::table
-                .filter(fm::federation_code.eq_any(codes))
-                .filter(fm::start_date.le(day))
-                .filter(fm::end_date.is_null().or(fm::end_date.ge(day)))
-                .select((fm::federation_code, fm::ods_code))
-                .load(c)?,
-            GroupKind::Ict => im::table
-                .filter(im::ict_code.eq_any(codes))
-                .filter(im::start_date.le(day))
-                .filter(im::end_date.is_null().or(im::end_date.ge(day)))
-                .select((im::ict_code, im::ods_code))
-                .load(c)?,
+        let rows: Vec<(PracticeRow, String)> = match kind {
+            GroupKind::Federation => members!(fm, federation_code, true).load(c)?,
+            GroupKind::Ict => members!(im, ict_code, true).load(c)?,
         };
-        let mut groups_of: HashMap<String, Vec<String>> = HashMap::new();
-        for (group, ods) in pairs {
-            groups_of.entry(ods).or_default().push(group);
-        }
-        let members: Vec<String> = groups_of.keys().cloned().collect();
-        // Membership keeps these sets small (a group has tens of practices), so every
-        // matching member after the cursor is read in sort order and cut per group here.
-        let q = base.filter(practices::ods_code.eq_any(members.clone()));
-        let rows: Vec<PracticeRow> = match window.sort.as_str() {
-            "name" => {
-                let q = keyset_filter!(q, &window, practices::name, practices::id, parse_text);
-                keyset_order!(q, &window, practices::name, practices::id).load(c)?
-            }
-            "updatedAt" => {
-                let q = keyset_filter!(q, &window, practices::updated_at, practices::id, parse_timestamp);
-                keyset_order!(q, &window, practices::updated_at, practices::id).load(c)?
-            }
-            _ => {
-                let q = keyset_filter!(q, &window, practices::ods_code, practices::id, parse_text);
-                keyset_order!(q, &window, practices::ods_code, practices::id).load(c)?
-            }
-        };
-        // Totals count every matching member, before the cursor.
-        let counted: Vec<String> = if window.after.is_some() {
-            filtered(query, None)?.filter(practices::ods_code.eq_any(members)).select(practices::ods_code).load(c)?
-        } else {
-            rows.iter().map(|r| r.ods_code.clone()).collect()
+        // Totals count every matching member before the cursor: the same rows when there is
+        // no cursor, one more statement when there is.
+        let counted: Vec<(PracticeRow, String)> = match (window.after.is_some(), kind) {
+            (false, _) => rows.clone(),
+            (true, GroupKind::Federation) => members!(fm, federation_code, false).load(c)?,
+            (true, GroupKind::Ict) => members!(im, ict_code, false).load(c)?,
         };
         let mut totals: HashMap<String, i64> = HashMap::new();
-        for ods in &counted {
-            for g in groups_of.get(ods).into_iter().flatten() {
-                *totals.entry(g.clone()).or_default() += 1;
-            }
+        for (_, group) in &counted {
+            *totals.entry(group.clone()).or_default() += 1;
         }
         let mut per_group: HashMap<String, Vec<PracticeRow>> = HashMap::new();
-        for r in rows {
-            for g in groups_of.get(&r.ods_code).into_iter().flatten() {
-                let list = per_group.entry(g.clone()).or_default();
-                if (list.len() as i64) <= window.limit {
-                    list.push(r.clone());
-                }
+        for (r, group) in rows {
+            let list = per_group.entry(group).or_default();
+            if (list.len() as i64) <= window.limit {
+                list.push(r);
             }
         }
         Ok(codes
