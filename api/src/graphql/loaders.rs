@@ -1,12 +1,12 @@
-//! Request-scoped DataLoaders: every relation resolves through one of these, so a nested
+//! Request-scoped loaders: every relation resolves through one of these, so a nested
 //! query costs one statement per relation per level, however many parents it has.
 
-use std::collections::HashMap;
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use chrono::NaiveDate;
 use pcr_schema::domain::lookups;
 use pcr_schema::domain::placements::{self as placement_queries, PlacementParent, PlacementQuery};
@@ -20,6 +20,7 @@ use pcr_schema::models::programme::Programme;
 use pcr_schema::models::role::Role;
 use pcr_schema::pagination::Page;
 use pcr_schema::{Actor, Db};
+use tokio::sync::oneshot;
 
 use super::errors::blocking;
 
@@ -29,13 +30,28 @@ pub struct Loaders {
     actor: Option<Actor>,
 }
 
-/// A request's DataLoader. Batches close when the request stops asking for keys rather than
-/// after a fixed delay: a fixed delay splits a level's keys into several batches whenever
-/// resolving that level takes longer than the delay (say, 200 practices in a debug build).
+/// A request's loader. Keys asked for while the request resolves one level of the query are
+/// collected per key type and loaded in one call. A batch closes when the request stops
+/// asking for keys — not after a timer: a fixed delay splits a level's keys into several
+/// batches whenever resolving the level takes longer than the delay (200 practices in a
+/// debug build, say), and a timer costs a hop through the timer's thread for every batch.
 pub struct RequestLoader {
-    inner: DataLoader<Loaders>,
-    /// Keys requested so far; a batch waits until this stops moving.
-    requested: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    loaders: Loaders,
+    /// Keys asked for so far; a batch waits until this stops moving.
+    requested: AtomicU64,
+    /// The open batch of each key type (`Batch<K, V>` behind `Any`).
+    open: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
+}
+
+type Loaded<K, V> = Result<Arc<HashMap<K, V>>, async_graphql::Error>;
+
+struct Batch<K, V> {
+    keys: HashSet<K>,
+    waiters: Vec<oneshot::Sender<Loaded<K, V>>>,
 }
 
 impl RequestLoader {
@@ -44,8 +60,53 @@ impl RequestLoader {
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         Loaders: Loader<K, Error = async_graphql::Error>,
     {
-        self.requested.fetch_add(1, Ordering::Relaxed);
-        self.inner.load_one(key).await
+        type V<K> = <Loaders as Loader<K>>::Value;
+        self.shared.requested.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel::<Loaded<K, V<K>>>();
+        let start = {
+            let mut open = self.shared.open.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = open
+                .entry(TypeId::of::<K>())
+                .or_insert_with(|| Box::new(Batch::<K, V<K>> { keys: HashSet::new(), waiters: Vec::new() }));
+            match entry.downcast_mut::<Batch<K, V<K>>>() {
+                Some(batch) => {
+                    let first = batch.waiters.is_empty();
+                    batch.keys.insert(key.clone());
+                    batch.waiters.push(tx);
+                    first
+                }
+                None => return Err(async_graphql::Error::new("loader batch of the wrong type")),
+            }
+        };
+        if start {
+            let shared = self.shared.clone();
+            actix_web::rt::spawn(async move { shared.run::<K>().await });
+        }
+        match rx.await {
+            Ok(loaded) => Ok(loaded?.get(&key).cloned()),
+            Err(_) => Err(async_graphql::Error::new("the loader stopped before answering")),
+        }
+    }
+}
+
+impl Shared {
+    /// Waits for the level to settle, then loads the batch's keys in one call.
+    async fn run<K>(self: Arc<Self>)
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        Loaders: Loader<K, Error = async_graphql::Error>,
+    {
+        settle(&self.requested).await;
+        let batch = {
+            let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            open.remove(&TypeId::of::<K>()).and_then(|b| b.downcast::<Batch<K, <Loaders as Loader<K>>::Value>>().ok())
+        };
+        let Some(batch) = batch else { return };
+        let keys: Vec<K> = batch.keys.into_iter().collect();
+        let loaded = self.loaders.load(&keys).await.map(Arc::new);
+        for waiter in batch.waiters {
+            let _ = waiter.send(loaded.clone());
+        }
     }
 }
 
@@ -63,18 +124,13 @@ async fn settle(requested: &AtomicU64) {
 }
 
 pub fn request_loader(db: Db, actor: Option<Actor>) -> RequestLoader {
-    let requested = Arc::new(AtomicU64::new(0));
-    let counter = requested.clone();
-    let inner = DataLoader::new(Loaders { db, actor }, move |f| {
-        let counter = counter.clone();
-        actix_web::rt::spawn(async move {
-            settle(&counter).await;
-            f.await
-        })
-    })
-    .delay(Duration::ZERO)
-    .max_batch_size(10_000);
-    RequestLoader { inner, requested }
+    RequestLoader {
+        shared: Arc::new(Shared {
+            loaders: Loaders { db, actor },
+            requested: AtomicU64::new(0),
+            open: Mutex::new(HashMap::new()),
+        }),
+    }
 }
 
 /// Keys naming one record by natural key; one type per table.
