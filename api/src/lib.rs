@@ -31,11 +31,21 @@ pub struct AppState {
     pub auth: AuthConfig,
     pub graphql: graphql::ApiSchema,
     pub graphql_limits: graphql::GraphqlLimits,
+    pub graphql_gate: graphql::Gate,
+    pub graphql_documents: web::Data<graphql::documents::DocumentCache>,
 }
 
 impl AppState {
     pub fn new(db: Db, auth: AuthConfig, graphql_limits: graphql::GraphqlLimits) -> AppState {
-        AppState { db, auth, graphql: graphql::build_schema(&graphql_limits), graphql_limits }
+        let graphql_gate = graphql::Gate::new(&db);
+        AppState {
+            db,
+            auth,
+            graphql: graphql::build_schema(&graphql_limits),
+            graphql_limits,
+            graphql_gate,
+            graphql_documents: web::Data::new(Default::default()),
+        }
     }
 }
 
@@ -56,6 +66,8 @@ pub fn app(
         .app_data(web::Data::new(state.auth.clone()))
         .app_data(web::Data::new(state.graphql.clone()))
         .app_data(web::Data::new(state.graphql_limits.clone()))
+        .app_data(web::Data::new(state.graphql_gate.clone()))
+        .app_data(state.graphql_documents.clone())
         .app_data(web::PayloadConfig::new(rest::body::MAX_BODY_BYTES))
         .app_data(
             web::QueryConfig::default()

@@ -10,7 +10,7 @@ use pcr_schema::domain::practices::{self as practice_queries, MemberOf, Practice
 use pcr_schema::pagination::{Page, MAX_LIMIT};
 use pcr_schema::Db;
 
-use super::errors::{bad_input, blocking};
+use super::errors::{bad_input, domain};
 use super::loaders::{PlacementCountOf, PlacementsOf, RequestLoader};
 use super::{actor, db};
 
@@ -102,12 +102,12 @@ impl Totals {
         let actor = actor(ctx);
         match self.0.clone() {
             Total::Known(n) => Ok(n),
-            Total::Practices(q, m) => blocking(move || practice_queries::count(&db, &q, m.as_ref())).await,
-            Total::Federations(q) => blocking(move || groups::count_federations(&db, &q)).await,
-            Total::Icts(q) => blocking(move || groups::count_icts(&db, &q)).await,
-            Total::Roles(q) => blocking(move || catalogue::count_roles(&db, &q)).await,
-            Total::Programmes(q) => blocking(move || catalogue::count_programmes(&db, &q)).await,
-            Total::Placements(q) => blocking(move || placement_queries::count(&db, actor.as_ref(), &q)).await,
+            Total::Practices(q, m) => domain(move || practice_queries::count(&db, &q, m.as_ref())),
+            Total::Federations(q) => domain(move || groups::count_federations(&db, &q)),
+            Total::Icts(q) => domain(move || groups::count_icts(&db, &q)),
+            Total::Roles(q) => domain(move || catalogue::count_roles(&db, &q)),
+            Total::Programmes(q) => domain(move || catalogue::count_programmes(&db, &q)),
+            Total::Placements(q) => domain(move || placement_queries::count(&db, actor.as_ref(), &q)),
             Total::PlacementsOf(key) => {
                 let loader = ctx.data::<RequestLoader>()?;
                 Ok(loader.load_one(PlacementCountOf(key)).await?.unwrap_or(0))

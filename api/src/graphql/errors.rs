@@ -48,12 +48,8 @@ pub fn bad_input(field: &str, message: &str) -> Error {
     gql(DomainError::invalid(field, message))
 }
 
-/// Runs blocking domain work off the async executor and converts its error.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, DomainError> + Send + 'static,
-) -> async_graphql::Result<T> {
-    match actix_web::rt::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(gql),
-        Err(e) => Err(gql(DomainError::Unavailable(format!("worker failed: {e}")))),
-    }
+/// Runs domain work and converts its error. GraphQL requests execute on a thread that may
+/// block, with a connection of their own (see [`super::execute`]), so the work runs right here.
+pub fn domain<T>(f: impl FnOnce() -> Result<T, DomainError>) -> async_graphql::Result<T> {
+    f().map_err(gql)
 }

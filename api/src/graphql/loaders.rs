@@ -22,19 +22,46 @@ use pcr_schema::pagination::Page;
 use pcr_schema::{Actor, Db};
 use tokio::sync::oneshot;
 
-use super::errors::blocking;
+use super::errors::domain;
 
 /// The loaders of one request: they share the request's database handle and caller.
 pub struct Loaders {
     db: Db,
     actor: Option<Actor>,
+    /// Records a loader's statement brought along for another loader (the roles joined onto
+    /// a page of placements), by key type (`HashMap<K, V>` behind `Any`).
+    primed: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
+}
+
+impl Loaders {
+    fn prime<K, V>(&self, entries: impl IntoIterator<Item = (K, V)>)
+    where
+        K: std::hash::Hash + Eq + Send + 'static,
+        V: Send + 'static,
+    {
+        let mut primed = self.primed.lock().unwrap_or_else(|p| p.into_inner());
+        let map = primed.entry(TypeId::of::<K>()).or_insert_with(|| Box::new(HashMap::<K, V>::new()));
+        if let Some(map) = map.downcast_mut::<HashMap<K, V>>() {
+            map.extend(entries);
+        }
+    }
+
+    fn primed<K, V>(&self, key: &K) -> Option<V>
+    where
+        K: std::hash::Hash + Eq + 'static,
+        V: Clone + 'static,
+    {
+        let primed = self.primed.lock().unwrap_or_else(|p| p.into_inner());
+        primed.get(&TypeId::of::<K>())?.downcast_ref::<HashMap<K, V>>()?.get(key).cloned()
+    }
 }
 
 /// A request's loader. Keys asked for while the request resolves one level of the query are
 /// collected per key type and loaded in one call. A batch closes when the request stops
 /// asking for keys — not after a timer: a fixed delay splits a level's keys into several
 /// batches whenever resolving the level takes longer than the delay (200 practices in a
-/// debug build, say), and a timer costs a hop through the timer's thread for every batch.
+/// debug build, say). The first caller of a batch waits for the level to settle and then
+/// loads it, on the request's own thread and connection, for every caller.
 pub struct RequestLoader {
     shared: Arc<Shared>,
 }
@@ -60,63 +87,105 @@ impl RequestLoader {
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         Loaders: Loader<K, Error = async_graphql::Error>,
     {
-        type V<K> = <Loaders as Loader<K>>::Value;
-        self.shared.requested.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel::<Loaded<K, V<K>>>();
-        let start = {
-            let mut open = self.shared.open.lock().unwrap_or_else(|p| p.into_inner());
-            let entry = open
-                .entry(TypeId::of::<K>())
-                .or_insert_with(|| Box::new(Batch::<K, V<K>> { keys: HashSet::new(), waiters: Vec::new() }));
-            match entry.downcast_mut::<Batch<K, V<K>>>() {
-                Some(batch) => {
-                    let first = batch.waiters.is_empty();
-                    batch.keys.insert(key.clone());
-                    batch.waiters.push(tx);
-                    first
-                }
-                None => return Err(async_graphql::Error::new("loader batch of the wrong type")),
-            }
-        };
-        if start {
-            let shared = self.shared.clone();
-            actix_web::rt::spawn(async move { shared.run::<K>().await });
+        if let Some(v) = self.shared.loaders.primed::<K, <Loaders as Loader<K>>::Value>(&key) {
+            return Ok(Some(v));
         }
-        match rx.await {
-            Ok(loaded) => Ok(loaded?.get(&key).cloned()),
-            Err(_) => Err(async_graphql::Error::new("the loader stopped before answering")),
+        loop {
+            let (first, rx) = self.shared.ask(key.clone())?;
+            if first {
+                let mut lead = Lead::<K> { shared: &self.shared, armed: true, key: std::marker::PhantomData };
+                settle(&self.shared.requested).await;
+                let batch = self.shared.close::<K>();
+                lead.armed = false;
+                if let Some(batch) = batch {
+                    self.shared.answer(batch).await;
+                }
+            }
+            match rx.await {
+                Ok(loaded) => return Ok(loaded?.get(&key).cloned()),
+                // The caller that was to load this batch was dropped with its part of the
+                // query (an error elsewhere cut it short): ask again, in a new batch.
+                Err(_) => continue,
+            }
         }
     }
 }
 
+/// The first caller of a batch. If it is dropped before closing the batch, the batch goes
+/// too, so its other callers ask again rather than wait for ever.
+struct Lead<'a, K: 'static> {
+    shared: &'a Shared,
+    armed: bool,
+    key: std::marker::PhantomData<K>,
+}
+
+impl<K: 'static> Drop for Lead<'_, K> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.open.lock().unwrap_or_else(|p| p.into_inner()).remove(&TypeId::of::<K>());
+        }
+    }
+}
+
+type Asked<K> = (bool, oneshot::Receiver<Loaded<K, <Loaders as Loader<K>>::Value>>);
+
 impl Shared {
-    /// Waits for the level to settle, then loads the batch's keys in one call.
-    async fn run<K>(self: Arc<Self>)
+    /// Adds `key` to the open batch of its type; true when it opened the batch.
+    fn ask<K>(&self, key: K) -> Result<Asked<K>, async_graphql::Error>
     where
         K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
         Loaders: Loader<K, Error = async_graphql::Error>,
     {
-        settle(&self.requested).await;
-        let batch = {
-            let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-            open.remove(&TypeId::of::<K>()).and_then(|b| b.downcast::<Batch<K, <Loaders as Loader<K>>::Value>>().ok())
-        };
-        let Some(batch) = batch else { return };
-        let keys: Vec<K> = batch.keys.into_iter().collect();
+        type V<K> = <Loaders as Loader<K>>::Value;
+        self.requested.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel::<Loaded<K, V<K>>>();
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = open
+            .entry(TypeId::of::<K>())
+            .or_insert_with(|| Box::new(Batch::<K, V<K>> { keys: HashSet::new(), waiters: Vec::new() }));
+        match entry.downcast_mut::<Batch<K, V<K>>>() {
+            Some(batch) => {
+                let first = batch.waiters.is_empty();
+                batch.keys.insert(key);
+                batch.waiters.push(tx);
+                Ok((first, rx))
+            }
+            None => Err(async_graphql::Error::new("loader batch of the wrong type")),
+        }
+    }
+
+    /// Takes the open batch of `K`; keys asked for from now on start a new one.
+    fn close<K>(&self) -> Option<Box<Batch<K, <Loaders as Loader<K>>::Value>>>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        Loaders: Loader<K, Error = async_graphql::Error>,
+    {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.remove(&TypeId::of::<K>()).and_then(|b| b.downcast::<Batch<K, <Loaders as Loader<K>>::Value>>().ok())
+    }
+
+    /// Loads a closed batch in one call and answers every caller.
+    async fn answer<K>(&self, batch: Box<Batch<K, <Loaders as Loader<K>>::Value>>)
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        Loaders: Loader<K, Error = async_graphql::Error>,
+    {
+        let Batch { keys, waiters } = *batch;
+        let keys: Vec<K> = keys.into_iter().collect();
         let loaded = self.loaders.load(&keys).await.map(Arc::new);
-        for waiter in batch.waiters {
+        for waiter in waiters {
             let _ = waiter.send(loaded.clone());
         }
     }
 }
 
-/// Yields to the request's own task until it has asked for every key it is going to ask
-/// for at this point of the query.
+/// Lets the rest of the request run until it has asked for every key it is going to ask
+/// for at this point of the query: the count of keys stops moving between two turns.
 async fn settle(requested: &AtomicU64) {
     loop {
         let seen = requested.load(Ordering::Relaxed);
-        actix_web::rt::task::yield_now().await;
-        actix_web::rt::task::yield_now().await;
+        super::executor::yield_now().await;
+        super::executor::yield_now().await;
         if requested.load(Ordering::Relaxed) == seen {
             return;
         }
@@ -126,7 +195,7 @@ async fn settle(requested: &AtomicU64) {
 pub fn request_loader(db: Db, actor: Option<Actor>) -> RequestLoader {
     RequestLoader {
         shared: Arc::new(Shared {
-            loaders: Loaders { db, actor },
+            loaders: Loaders { db, actor, primed: Mutex::new(HashMap::new()) },
             requested: AtomicU64::new(0),
             open: Mutex::new(HashMap::new()),
         }),
@@ -162,12 +231,14 @@ pub struct IctMembershipsOf(pub String);
 pub struct PartnerServicesOf(pub String);
 
 /// A page of a parent's placements; `args` is the query, serialised, so that keys with the
-/// same arguments batch together.
+/// same arguments batch together. `with_roles`: the query goes on to the placements' roles,
+/// so the page's statement brings them too.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PlacementsOf {
     pub parent: PlacementParent,
     pub key: String,
     pub args: Arc<str>,
+    pub with_roles: bool,
 }
 /// The number of a parent's placements matching a query.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -202,7 +273,7 @@ macro_rules! simple_loader {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
                 let db = self.db.clone();
                 let codes: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-                let found = blocking(move || $lookup(&db, &codes)).await?;
+                let found = domain(move || $lookup(&db, &codes))?;
                 Ok(found.into_iter().map(|(k, v)| (<$key>::from(k), v)).collect())
             }
         }
@@ -234,7 +305,7 @@ macro_rules! on_day_loader {
                 for (day, group) in by_args(keys, |k| k.1) {
                     let db = self.db.clone();
                     let codes: Vec<String> = group.iter().map(|k| k.0.clone()).collect();
-                    let mut found = blocking(move || $lookup(&db, &codes, day)).await?;
+                    let mut found = domain(move || $lookup(&db, &codes, day))?;
                     for k in group {
                         let v = found.remove(&k.0).unwrap_or_default();
                         out.insert(k, v);
@@ -257,14 +328,21 @@ impl Loader<PlacementsOf> for Loaders {
         let mut out = HashMap::new();
         for ((parent, args), group) in by_args(keys, |k| (k.parent, k.args.clone())) {
             let query: PlacementQuery = parse_args(&args)?;
-            let (db, actor) = (self.db.clone(), self.actor.clone());
+            let (db, actor) = (&self.db, self.actor.as_ref());
             let codes: Vec<String> = group.iter().map(|k| k.key.clone()).collect();
-            let mut pages =
-                blocking(move || placement_queries::pages_by_parent(&db, actor.as_ref(), parent, &codes, &query))
-                    .await?;
-            for k in group {
-                if let Some(p) = pages.remove(&k.key) {
-                    out.insert(k, p);
+            let with_roles = group.iter().any(|k| k.with_roles);
+            let found = domain(|| placement_queries::pages_by_parent(db, actor, parent, &codes, &query, with_roles))?;
+            self.prime(found.roles.into_iter().map(|(code, role)| (RoleKey(code), role)));
+            let mut pages = found.pages;
+            // The same parent may be asked for with and without its roles: hand a page over
+            // to its last key and copy it for the others.
+            let mut group = group;
+            group.sort_by(|a, b| a.key.cmp(&b.key));
+            for i in 0..group.len() {
+                let last = group.get(i + 1).is_none_or(|next| next.key != group[i].key);
+                let page = if last { pages.remove(&group[i].key) } else { pages.get(&group[i].key).cloned() };
+                if let Some(p) = page {
+                    out.insert(group[i].clone(), p);
                 }
             }
         }
@@ -283,8 +361,7 @@ impl Loader<PlacementCountOf> for Loaders {
             let (db, actor) = (self.db.clone(), self.actor.clone());
             let codes: Vec<String> = group.iter().map(|k| k.0.key.clone()).collect();
             let mut counts =
-                blocking(move || placement_queries::counts_by_parent(&db, actor.as_ref(), parent, &codes, &query))
-                    .await?;
+                domain(|| placement_queries::counts_by_parent(&db, actor.as_ref(), parent, &codes, &query))?;
             for k in group {
                 let n = counts.remove(&k.0.key).unwrap_or(0);
                 out.insert(k, n);
@@ -304,7 +381,7 @@ impl Loader<MembersOf> for Loaders {
             let query: PracticeQuery = parse_args(&args)?;
             let db = self.db.clone();
             let codes: Vec<String> = group.iter().map(|k| k.code.clone()).collect();
-            let mut pages = blocking(move || practice_queries::members_by_group(&db, kind, &codes, &query)).await?;
+            let mut pages = domain(move || practice_queries::members_by_group(&db, kind, &codes, &query))?;
             for k in group {
                 if let Some(p) = pages.remove(&k.code) {
                     out.insert(k, p);

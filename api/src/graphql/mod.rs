@@ -2,7 +2,9 @@
 //! playground. Resolvers call the same domain functions as REST.
 
 pub mod connection;
+pub mod documents;
 pub mod errors;
+pub mod executor;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;
@@ -13,12 +15,15 @@ pub mod types;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql::{Context, EmptySubscription, Schema, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use pcr_schema::{Actor, Db};
 
+use self::documents::DocumentCache;
 use self::loaders::request_loader;
 use self::mutation::Mutation;
 use self::query::Query;
@@ -38,6 +43,18 @@ pub struct GraphqlLimits {
 impl Default for GraphqlLimits {
     fn default() -> Self {
         GraphqlLimits { max_depth: 12, max_complexity: 50_000, max_query_bytes: 32 * 1024, introspection: true }
+    }
+}
+
+/// How many GraphQL requests run at once: each holds one pooled connection from its first
+/// statement to its last, so no more than the pool has. The rest wait their turn without
+/// tying up a thread.
+#[derive(Clone)]
+pub struct Gate(Arc<tokio::sync::Semaphore>);
+
+impl Gate {
+    pub fn new(db: &Db) -> Gate {
+        Gate(Arc::new(tokio::sync::Semaphore::new(db.max_connections().max(1) as usize)))
     }
 }
 
@@ -100,6 +117,8 @@ pub async fn execute(
     req: HttpRequest,
     schema: web::Data<ApiSchema>,
     limits: web::Data<GraphqlLimits>,
+    gate: web::Data<Gate>,
+    documents: web::Data<DocumentCache>,
     db: web::Data<Db>,
     body: web::Bytes,
 ) -> HttpResponse {
@@ -111,7 +130,7 @@ pub async fn execute(
     if !media.trim_start().to_ascii_lowercase().starts_with("application/json") {
         return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST", "send the query as application/json");
     }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not a GraphQL request: {e}"))
@@ -124,20 +143,38 @@ pub async fn execute(
             &format!("the query is {} bytes; the limit is {}", request.query.len(), limits.max_query_bytes),
         );
     }
-    let loader = request_loader(db.get_ref().clone(), caller.0.clone());
-    let request = request.data(db.get_ref().clone()).data(loader).data(Caller(caller.0));
-    let mut response = schema.execute(request).await;
-    // Parse, validation and limit errors come without a code; give them one, so clients
-    // can tell them from resolver errors the way they tell REST statuses apart.
-    for e in &mut response.errors {
-        let ext = e.extensions.get_or_insert_with(Default::default);
-        if ext.get("code").is_none() {
-            ext.set("code", "GRAPHQL_VALIDATION_FAILED");
+    let Ok(permit) = gate.0.clone().acquire_owned().await else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the service is shutting down");
+    };
+    let (schema, db, documents) = (schema.get_ref().clone(), db.get_ref().clone(), documents.into_inner());
+    let ran = web::block(move || {
+        let _permit = permit;
+        documents.prepare(&mut request);
+        let db = db.pinned()?;
+        let loader = request_loader(db.clone(), caller.0.clone());
+        let request = request.data(db).data(loader).data(Caller(caller.0));
+        let mut response = executor::block_on(schema.execute(request));
+        // Parse, validation and limit errors come without a code; give them one, so clients
+        // can tell them from resolver errors the way they tell REST statuses apart.
+        for e in &mut response.errors {
+            let ext = e.extensions.get_or_insert_with(Default::default);
+            if ext.get("code").is_none() {
+                ext.set("code", "GRAPHQL_VALIDATION_FAILED");
+            }
         }
-    }
-    match serde_json::to_string(&response) {
-        Ok(json) => HttpResponse::Ok().content_type("application/json").body(json),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", &e.to_string()),
+        serde_json::to_vec(&response).map_err(|e| pcr_schema::DomainError::Unavailable(e.to_string()))
+    })
+    .await;
+    match ran {
+        Ok(Ok(json)) => HttpResponse::Ok().content_type("application/json").body(json),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "graphql request failed");
+            refuse(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", &e.to_string())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "graphql request panicked");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "an unexpected error occurred")
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use pcr_schema::models::practice::{PracticeInput, PracticeRow};
 use pcr_schema::models::programme::{ProgrammeInput, ProgrammeRow};
 use pcr_schema::models::role::{RoleInput, RoleRow};
 
-use super::errors::blocking;
+use super::errors::domain;
 use super::types::{
     FederationMembershipNode, FederationNode, IctMembershipNode, IctNode, PartnerServiceNode, PlacementNode,
     PracticeNode, ProgrammeNode, RoleNode,
@@ -77,7 +77,7 @@ where
     E::Input: Send,
 {
     let (db, actor) = (db(ctx)?, actor(ctx));
-    blocking(move || crud::create::<E>(&db, actor.as_ref(), input)).await
+    domain(move || crud::create::<E>(&db, actor.as_ref(), input))
 }
 
 async fn update<E: Entity + Send + 'static>(ctx: &Context<'_>, input: UpdateInput<E::Input>) -> Result<E>
@@ -86,14 +86,14 @@ where
 {
     let (db, actor) = (db(ctx)?, actor(ctx));
     let key = key_of(input.key);
-    blocking(move || crud::update::<E>(&db, actor.as_ref(), &key, input.expected_version, input.data)).await
+    domain(move || crud::update::<E>(&db, actor.as_ref(), &key, input.expected_version, input.data))
 }
 
 async fn delete<E: Entity + Send + 'static>(ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
     let (db, actor) = (db(ctx)?, actor(ctx));
     let key = key_of(input.key);
     let k = key.clone();
-    blocking(move || crud::delete::<E>(&db, actor.as_ref(), &k, input.expected_version)).await?;
+    domain(move || crud::delete::<E>(&db, actor.as_ref(), &k, input.expected_version))?;
     Ok(DeletePayload { key })
 }
 
@@ -131,10 +131,8 @@ macro_rules! mutation_root {
             async fn end_placement(&self, ctx: &Context<'_>, input: EndPlacementInput) -> Result<PlacementNode> {
                 let (db, actor) = (db(ctx)?, actor(ctx));
                 let key = key_of(input.key);
-                let row = blocking(move || {
-                    placement_queries::end(&db, actor.as_ref(), &key, input.expected_version, input.end_date)
-                })
-                .await?;
+                let row =
+                    domain(|| placement_queries::end(&db, actor.as_ref(), &key, input.expected_version, input.end_date))?;
                 Ok(PlacementNode(row.view()))
             }
         }

@@ -16,7 +16,7 @@ use pcr_schema::models::role::RoleRow;
 use pcr_schema::DomainError;
 
 use super::connection::{connection, Conn, PageArgs, Total};
-use super::errors::{bad_input, blocking};
+use super::errors::{bad_input, domain};
 use super::inputs::{
     CatalogueOrder, GroupFilter, GroupOrder, PlacementFilter, PlacementOrder, PracticeFilter, PracticeOrder,
     ProgrammeFilter, RoleFilter,
@@ -32,12 +32,11 @@ pub struct Query;
 /// Reads one record by key; `None` when there is none (GraphQL's way of saying 404).
 async fn one<E: Entity + Send + 'static>(ctx: &Context<'_>, key: String) -> Result<Option<E>> {
     let (db, actor) = (db(ctx)?, actor(ctx));
-    blocking(move || match crud::get::<E>(&db, actor.as_ref(), &key) {
+    domain(|| match crud::get::<E>(&db, actor.as_ref(), &key) {
         Ok(r) => Ok(Some(r)),
         Err(DomainError::NotFound { .. }) => Ok(None),
         Err(e) => Err(e),
     })
-    .await
 }
 
 /// Exactly one of two ways to name a record.
@@ -103,7 +102,7 @@ impl Query {
         let how = PageArgs::new(first, after, last, before).resolve(PracticeOrder::token(order_by))?;
         let q = PracticeFilter::query(filter, &how);
         let (db, query) = (db(ctx)?, q.clone());
-        let page = blocking(move || practice_queries::list(&db, &query, None)).await?;
+        let page = domain(move || practice_queries::list(&db, &query, None))?;
         Ok(connection(page, &how, Total::Practices(q, None), PracticeNode))
     }
 
@@ -134,7 +133,7 @@ impl Query {
         let how = PageArgs::new(first, after, last, before).resolve(GroupOrder::token(order_by))?;
         let q = GroupFilter::query(filter, &how);
         let (db, query) = (db(ctx)?, q.clone());
-        let page = blocking(move || groups::list_federations(&db, &query)).await?;
+        let page = domain(move || groups::list_federations(&db, &query))?;
         Ok(connection(page, &how, Total::Federations(q), FederationNode))
     }
 
@@ -165,7 +164,7 @@ impl Query {
         let how = PageArgs::new(first, after, last, before).resolve(GroupOrder::token(order_by))?;
         let q = GroupFilter::query(filter, &how);
         let (db, query) = (db(ctx)?, q.clone());
-        let page = blocking(move || groups::list_icts(&db, &query)).await?;
+        let page = domain(move || groups::list_icts(&db, &query))?;
         Ok(connection(page, &how, Total::Icts(q), IctNode))
     }
 
@@ -191,7 +190,7 @@ impl Query {
         let how = PageArgs::new(first, after, last, before).resolve(CatalogueOrder::token(order_by))?;
         let q = RoleFilter::query(filter, &how);
         let (db, query) = (db(ctx)?, q.clone());
-        let page = blocking(move || catalogue::list_roles(&db, &query)).await?;
+        let page = domain(move || catalogue::list_roles(&db, &query))?;
         Ok(connection(page, &how, Total::Roles(q), RoleNode))
     }
 
@@ -222,7 +221,7 @@ impl Query {
         let how = PageArgs::new(first, after, last, before).resolve(CatalogueOrder::token(order_by))?;
         let q = ProgrammeFilter::query(filter, &how);
         let (db, query) = (db(ctx)?, q.clone());
-        let page = blocking(move || catalogue::list_programmes(&db, &query)).await?;
+        let page = domain(move || catalogue::list_programmes(&db, &query))?;
         Ok(connection(page, &how, Total::Programmes(q), ProgrammeNode))
     }
 
@@ -248,7 +247,7 @@ impl Query {
         let how = PageArgs::new(first, after, last, before).resolve(PlacementOrder::token(order_by))?;
         let q = PlacementFilter::query(filter, &how);
         let (db, actor, query) = (db(ctx)?, actor(ctx), q.clone());
-        let page = blocking(move || placement_queries::list(&db, actor.as_ref(), &query)).await?;
+        let page = domain(move || placement_queries::list(&db, actor.as_ref(), &query))?;
         Ok(connection(page, &how, Total::Placements(q), PlacementNode))
     }
 }

@@ -59,7 +59,11 @@ async fn placements_of(
 ) -> Result<Conn<PlacementNode>> {
     let how = page.resolve(PlacementOrder::token(order_by))?;
     let query = PlacementFilter::query(filter, &how);
-    let k = PlacementsOf { parent, key: key.to_string(), args: args_key(&query)? };
+    // Roles asked for under the page come with the page's statement.
+    let ahead = ctx.look_ahead();
+    let with_roles =
+        ahead.field("edges").field("node").field("role").exists() || ahead.field("nodes").field("role").exists();
+    let k = PlacementsOf { parent, key: key.to_string(), args: args_key(&query)?, with_roles };
     let p = loader(ctx)?.load_one(k.clone()).await?.unwrap_or(pcr_schema::pagination::Page {
         items: vec![],
         next_cursor: None,

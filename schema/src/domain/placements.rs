@@ -13,6 +13,7 @@ use crate::db::{Db, MultiBackend};
 use crate::error::DomainResult;
 use crate::keyset;
 use crate::models::placement::{HostType, Placement, PlacementRow, PlacementStatus};
+use crate::models::role::{Role, RoleRow};
 use crate::pagination::{fmt_timestamp, parse_date, parse_timestamp, ListWindow, Page};
 use crate::tables::placements;
 
@@ -173,19 +174,29 @@ impl PlacementParent {
     }
 }
 
+/// Pages of placements for many parents, and the roles of the placements on them when asked.
+#[derive(Debug, Default)]
+pub struct ParentPages {
+    pub pages: HashMap<String, Page<Placement>>,
+    /// By role code; empty unless roles were asked for.
+    pub roles: HashMap<String, Role>,
+}
+
 /// One page of placements for each of many parents, in one statement whatever their
-/// number (a window function keeps the first rows of every parent).
+/// number (a window function keeps the first rows of every parent). With `with_roles` the
+/// same statement brings each placement's role.
 pub fn pages_by_parent(
     db: &Db,
     actor: Option<&Actor>,
     parent: PlacementParent,
     keys: &[String],
     query: &PlacementQuery,
-) -> DomainResult<HashMap<String, Page<Placement>>> {
+    with_roles: bool,
+) -> DomainResult<ParentPages> {
     require(actor, Scope::PlacementsRead)?;
     let window = window(query)?;
     if keys.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(ParentPages::default());
     }
     let mut q = parent.restrict(filtered(query), keys.to_vec());
     if let Some(c) = &window.after {
@@ -222,21 +233,31 @@ pub fn pages_by_parent(
         "updatedAt" => "updated_at",
         _ => "created_at",
     };
-    let dir = if window.descending { "DESC" } else { "ASC" };
-    let rank = diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
-        "ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {sort_col} {dir}, id {dir}) AS rn",
-        parent.column()
-    ));
+    let rank = super::window::RowNumber { partition: parent.column(), order: sort_col, descending: window.descending };
     let inner = q.select((placements::all_columns, rank));
-    let rows: Vec<(PlacementRow, i64)> =
-        db.read(|c| Ok(super::window::top_per_group(inner, window.limit + 1).load(c)?))?;
+    let limit = window.limit + 1;
+    let mut roles = HashMap::new();
+    let rows: Vec<(PlacementRow, i64)> = if with_roles {
+        let rows: Vec<((PlacementRow, i64), RoleRow)> =
+            db.read(|c| Ok(super::window::top_per_group_with_roles(inner, limit).load(c)?))?;
+        rows.into_iter()
+            .map(|(placement, role)| {
+                if !roles.contains_key(&role.code) {
+                    roles.insert(role.code.clone(), role.view());
+                }
+                placement
+            })
+            .collect()
+    } else {
+        db.read(|c| Ok(super::window::top_per_group(inner, limit).load(c)?))?
+    };
     let mut grouped: HashMap<String, Vec<(PlacementRow, i64)>> = HashMap::new();
     for (row, rank) in rows {
         if let Some(k) = parent.key_of(&row) {
             grouped.entry(k.to_string()).or_default().push((row, rank));
         }
     }
-    Ok(keys
+    let pages = keys
         .iter()
         .map(|k| {
             let mut rows = grouped.remove(k.as_str()).unwrap_or_default();
@@ -244,7 +265,8 @@ pub fn pages_by_parent(
             let rows: Vec<PlacementRow> = rows.into_iter().map(|(r, _)| r).collect();
             (k.clone(), window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view()))
         })
-        .collect())
+        .collect();
+    Ok(ParentPages { pages, roles })
 }
 
 /// How many placements match the filters under each parent, in one statement.
@@ -260,8 +282,7 @@ pub fn counts_by_parent(
         return Ok(HashMap::new());
     }
     let q = parent.restrict(filtered(query), keys.to_vec());
-    let key =
-        diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(&format!("{} AS k", parent.column()));
+    let key = super::window::GroupKey(parent.column());
     let inner = q.select(key);
     let rows: Vec<(Option<String>, i64)> = db.read(|c| Ok(super::window::count_per_group(inner).load(c)?))?;
     let mut counts: HashMap<String, i64> = rows.into_iter().filter_map(|(k, n)| k.map(|k| (k, n))).collect();

@@ -215,14 +215,16 @@ pub fn members_by_group(
         };
         // Totals count every matching member before the cursor: the same rows when there is
         // no cursor, one more statement when there is.
-        let counted: Vec<(PracticeRow, String)> = match (window.after.is_some(), kind) {
-            (false, _) => rows.clone(),
-            (true, GroupKind::Federation) => members!(fm, federation_code, false).load(c)?,
-            (true, GroupKind::Ict) => members!(im, ict_code, false).load(c)?,
-        };
         let mut totals: HashMap<String, i64> = HashMap::new();
-        for (_, group) in &counted {
-            *totals.entry(group.clone()).or_default() += 1;
+        let mut count = |counted: &[(PracticeRow, String)]| {
+            for (_, group) in counted {
+                *totals.entry(group.clone()).or_default() += 1;
+            }
+        };
+        match (window.after.is_some(), kind) {
+            (false, _) => count(&rows),
+            (true, GroupKind::Federation) => count(&members!(fm, federation_code, false).load(c)?),
+            (true, GroupKind::Ict) => count(&members!(im, ict_code, false).load(c)?),
         }
         let mut per_group: HashMap<String, Vec<PracticeRow>> = HashMap::new();
         for (r, group) in rows {

@@ -2,10 +2,82 @@
 //! column and keeps the first rows of every partition, in one statement on both backends.
 
 use diesel::backend::Backend;
+use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
+
+/// `ROW_NUMBER() OVER (PARTITION BY … ORDER BY … , id …) AS rn` over columns named from a
+/// fixed set. Unlike a raw `sql` literal it leaves the statement safe to keep prepared, so
+/// PostgreSQL parses and plans each variant once per connection rather than every time.
+#[derive(Debug, Clone, Copy)]
+pub struct RowNumber {
+    pub partition: &'static str,
+    pub order: &'static str,
+    pub descending: bool,
+}
+
+impl Expression for RowNumber {
+    type SqlType = BigInt;
+}
+
+impl<QS> AppearsOnTable<QS> for RowNumber {}
+impl<QS> SelectableExpression<QS> for RowNumber {}
+
+impl ValidGrouping<()> for RowNumber {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl<DB: Backend> QueryFragment<DB> for RowNumber {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let dir = if self.descending { " DESC" } else { " ASC" };
+        out.push_sql("ROW_NUMBER() OVER (PARTITION BY ");
+        out.push_identifier(self.partition)?;
+        out.push_sql(" ORDER BY ");
+        out.push_identifier(self.order)?;
+        out.push_sql(dir);
+        out.push_sql(", ");
+        out.push_identifier("id")?;
+        out.push_sql(dir);
+        out.push_sql(") AS rn");
+        Ok(())
+    }
+}
+
+// The statement text depends on the values, so the type alone cannot name it.
+impl QueryId for RowNumber {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+/// A column of a fixed set selected as `k`, the grouping key of [`count_per_group`].
+#[derive(Debug, Clone, Copy)]
+pub struct GroupKey(pub &'static str);
+
+impl Expression for GroupKey {
+    type SqlType = Nullable<Text>;
+}
+
+impl<QS> AppearsOnTable<QS> for GroupKey {}
+impl<QS> SelectableExpression<QS> for GroupKey {}
+
+impl ValidGrouping<()> for GroupKey {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl<DB: Backend> QueryFragment<DB> for GroupKey {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_identifier(self.0)?;
+        out.push_sql(" AS k");
+        Ok(())
+    }
+}
+
+impl QueryId for GroupKey {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
 
 #[derive(Debug, Clone)]
 pub struct TopPerGroup<Q> {
@@ -71,3 +143,51 @@ impl<Q> Query for CountPerGroup<Q> {
 }
 
 impl<Q, Conn> RunQueryDsl<Conn> for CountPerGroup<Q> {}
+
+/// [`TopPerGroup`] with each placement's role joined on: the first rows of every partition
+/// of a placements query (which selects all placement columns and `rn`), each followed by
+/// the columns of its role. Saves a statement when the caller wants the roles as well.
+#[derive(Debug, Clone)]
+pub struct TopPerGroupWithRoles<Q> {
+    inner: Q,
+    limit: i64,
+}
+
+pub fn top_per_group_with_roles<Q>(inner: Q, limit: i64) -> TopPerGroupWithRoles<Q> {
+    TopPerGroupWithRoles { inner, limit }
+}
+
+impl<Q: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for TopPerGroupWithRoles<Q>
+where
+    i64: ToSql<BigInt, DB>,
+    <crate::tables::roles::table as diesel::Table>::AllColumns: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("SELECT ranked.*, ");
+        crate::tables::roles::all_columns.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM (");
+        self.inner.walk_ast(out.reborrow())?;
+        out.push_sql(") AS ranked INNER JOIN ");
+        out.push_identifier("roles")?;
+        out.push_sql(" ON ");
+        out.push_identifier("roles")?;
+        out.push_sql(".");
+        out.push_identifier("code")?;
+        out.push_sql(" = ranked.");
+        out.push_identifier("role_code")?;
+        out.push_sql(" WHERE ranked.rn <= ");
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        Ok(())
+    }
+}
+
+impl<Q> QueryId for TopPerGroupWithRoles<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: Query> Query for TopPerGroupWithRoles<Q> {
+    type SqlType = (Q::SqlType, crate::tables::roles::SqlType);
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for TopPerGroupWithRoles<Q> {}
