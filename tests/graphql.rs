@@ -8,6 +8,7 @@ use crate::harness::{Resp, TestApp};
 crate::on_both_backends!(
     reads_match_rest,
     nested_query_statements_do_not_grow_with_practices,
+    nested_placement_pages_match_separate_reads,
     mutations_follow_the_rest_rules,
     limits_refuse_expensive_queries,
     relay_paging_both_ways,
@@ -319,6 +320,123 @@ async fn nested_query_statements_do_not_grow_with_practices(app: TestApp) {
     // The counter is exposed for Prometheus.
     let metrics = app.get("/metrics").send().await;
     assert!(metrics.text.contains("db_statements_total "), "{}", metrics.text);
+}
+
+/// A group's practices with their placements come in one statement (the members' statement
+/// brings each member's page of placements and their roles). Those pages must be exactly the
+/// pages each practice's own `placements` field gives, for every kind of arguments, and the
+/// scope rules must apply as they do field by field.
+async fn nested_placement_pages_match_separate_reads(app: TestApp) {
+    let token = app.admin();
+    let reader = app.token("placements:read");
+    for (ods, name) in [("M83001", "Alpha"), ("M83002", "Beta"), ("M83003", "Gamma"), ("M83004", "Delta")] {
+        app.practice(ods, name, "ST3 1AA").await;
+    }
+    for code in ["ICT-MEIR", "ICT-LONGTON"] {
+        let r = app.post("/api/v1/icts").bearer(&token).json(&json!({"code": code, "name": code})).send().await;
+        assert_eq!(r.status, 201);
+    }
+    // M83002 is in both ICTs; M83004 has no placements.
+    for (ict, ods) in [
+        ("ICT-MEIR", "M83001"),
+        ("ICT-MEIR", "M83002"),
+        ("ICT-MEIR", "M83004"),
+        ("ICT-LONGTON", "M83002"),
+        ("ICT-LONGTON", "M83003"),
+    ] {
+        let r = app
+            .post("/api/v1/ict-memberships")
+            .bearer(&token)
+            .json(&json!({"ictCode": ict, "odsCode": ods, "startDate": "2024-04-01"}))
+            .send()
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let roles = ["physician-associate", "clinical-pharmacist", "gp-retainer"];
+    for (i, ods) in ["M83001", "M83001", "M83001", "M83002", "M83002", "M83003"].iter().enumerate() {
+        let body = json!({"staffRef": format!("S{i}"), "roleCode": roles[i % 3], "hostType": "practice",
+            "hostCode": ods, "hoursPerWeek": 20 + i, "startDate": format!("2025-0{}-01", 6 - i)});
+        let r = app.post("/api/v1/placements").bearer(&token).json(&body).send().await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let page =
+        "pageInfo { hasNextPage hasPreviousPage } edges { cursor node { staffRef startDate role { code name } } }";
+    // A cursor to read after: the first placement of M83001 in start-date order.
+    let first = app
+        .gql(
+            Some(&reader),
+            &format!("{{ practice(odsCode: \"M83001\") {{ placements(first: 1, orderBy: {{field: START_DATE, direction: ASC}}) {{ {page} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let cursor = first.body["data"]["practice"]["placements"]["edges"][0]["cursor"].as_str().unwrap().to_string();
+    let variants = [
+        String::new(),
+        "(first: 2)".to_string(),
+        "(first: 2, orderBy: {field: START_DATE, direction: DESC})".to_string(),
+        "(last: 1)".to_string(),
+        "(filter: {role: \"physician-associate\"})".to_string(),
+        format!("(first: 1, after: \"{cursor}\", orderBy: {{field: START_DATE, direction: ASC}})"),
+    ];
+    for args in &variants {
+        let nested = format!(
+            "{{ integratedCareTeam(code: \"ICT-MEIR\") {{ practices {{ edges {{ node {{ odsCode placements{args} {{ {page} }} }} }} }} }} }}"
+        );
+        let before = app.db().statements();
+        let g = app.gql(Some(&reader), &nested, json!({})).await;
+        let used = app.db().statements() - before;
+        assert!(g.body["errors"].is_null(), "{args}: {}", g.text);
+        assert_eq!(used, 2, "{args}: the group, then its members with their placements and roles");
+        let members = nodes(&g.body["data"]["integratedCareTeam"]["practices"]);
+        assert_eq!(members.len(), 3);
+        for m in &members {
+            let ods = m["odsCode"].as_str().unwrap();
+            let alone = app
+                .gql(
+                    Some(&reader),
+                    &format!("{{ practice(odsCode: \"{ods}\") {{ placements{args} {{ {page} }} }} }}"),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(m["placements"], alone.body["data"]["practice"]["placements"], "{ods} {args}");
+        }
+    }
+    let all = app
+        .gql(Some(&reader), &format!("{{ integratedCareTeam(code: \"ICT-MEIR\") {{ practices {{ edges {{ node {{ odsCode placements {{ {page} }} }} }} }} }} }}"), json!({}))
+        .await;
+    let counts: Vec<usize> = nodes(&all.body["data"]["integratedCareTeam"]["practices"])
+        .iter()
+        .map(|m| nodes(&m["placements"]).len())
+        .collect();
+    assert_eq!(counts, [3, 2, 0], "M83001 has three, M83002 two, M83004 none");
+
+    // Two groups in one batch, sharing a practice: each sees its placements.
+    let both = app
+        .gql(Some(&reader), "{ integratedCareTeams { edges { node { code practices { edges { node { odsCode placements { edges { node { staffRef } } } } } } } } } }", json!({}))
+        .await;
+    assert!(both.body["errors"].is_null(), "{}", both.text);
+    let mut shared = Vec::new();
+    for ict in nodes(&both.body["data"]["integratedCareTeams"]) {
+        for m in nodes(&ict["practices"]) {
+            if m["odsCode"] == "M83002" {
+                shared.push(m["placements"].clone());
+            }
+        }
+    }
+    assert_eq!(shared.len(), 2);
+    assert_eq!(shared[0], shared[1]);
+    assert_eq!(nodes(&shared[0]).len(), 2);
+
+    // Without the scope the members still come, and every placements field is refused.
+    let q = "{ integratedCareTeam(code: \"ICT-MEIR\") { practices { edges { node { odsCode placements { edges { node { staffRef } } } } } } } }";
+    for (who, code) in [(Some(app.token("reference:write")), "FORBIDDEN"), (None, "UNAUTHENTICATED")] {
+        let g = app.gql(who.as_deref(), q, json!({})).await;
+        let errors = g.body["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 3, "{}", g.text);
+        assert!(errors.iter().all(|e| e["extensions"]["code"] == code), "{}", g.text);
+        let members = nodes(&g.body["data"]["integratedCareTeam"]["practices"]);
+        assert_eq!(members.len(), 3, "{}", g.text);
+    }
 }
 
 async fn mutations_follow_the_rest_rules(app: TestApp) {

@@ -243,12 +243,22 @@ pub struct PlacementsOf {
 /// The number of a parent's placements matching a query.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PlacementCountOf(pub PlacementsOf);
-/// A page of a group's member practices, with the group's total.
+/// A page of a group's member practices, with the group's total. `placements`: the query
+/// goes on to one page of each member's placements, with these arguments; the members'
+/// statement brings those pages too and they wait in the placement loader.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MembersOf {
     pub kind: GroupKind,
     pub code: String,
     pub args: Arc<str>,
+    pub placements: Option<NestedPlacements>,
+}
+
+/// The page of placements asked for under every member practice, keyed as [`PlacementsOf`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NestedPlacements {
+    pub args: Arc<str>,
+    pub with_roles: bool,
 }
 
 /// Groups keys that share their arguments, so each group is one statement.
@@ -377,11 +387,38 @@ impl Loader<MembersOf> for Loaders {
 
     async fn load(&self, keys: &[MembersOf]) -> Result<HashMap<MembersOf, (Page<Practice>, i64)>, Self::Error> {
         let mut out = HashMap::new();
-        for ((kind, args), group) in by_args(keys, |k| (k.kind, k.args.clone())) {
+        for ((kind, args, nested), group) in by_args(keys, |k| (k.kind, k.args.clone(), k.placements.clone())) {
             let query: PracticeQuery = parse_args(&args)?;
-            let db = self.db.clone();
             let codes: Vec<String> = group.iter().map(|k| k.code.clone()).collect();
-            let mut pages = domain(move || practice_queries::members_by_group(&db, kind, &codes, &query))?;
+            let mut pages = match &nested {
+                None => domain(|| practice_queries::members_by_group(&self.db, kind, &codes, &query))?,
+                Some(n) => {
+                    let pq: PlacementQuery = parse_args(&n.args)?;
+                    let (pages, placements) = domain(|| {
+                        practice_queries::members_with_placements(
+                            &self.db,
+                            self.actor.as_ref(),
+                            kind,
+                            &codes,
+                            &query,
+                            &pq,
+                        )
+                    })?;
+                    if let Some(found) = placements {
+                        self.prime(found.roles.into_iter().map(|(code, role)| (RoleKey(code), role)));
+                        self.prime(found.pages.into_iter().map(|(ods, page)| {
+                            let key = PlacementsOf {
+                                parent: PlacementParent::Practice,
+                                key: ods,
+                                args: n.args.clone(),
+                                with_roles: n.with_roles,
+                            };
+                            (key, page)
+                        }));
+                    }
+                    pages
+                }
+            };
             for k in group {
                 if let Some(p) = pages.remove(&k.code) {
                     out.insert(k, p);

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Interface, Object, Result, SimpleObject, Union, ID};
+use async_graphql::{Context, InputType, Interface, Lookahead, Object, Result, SimpleObject, Union, ID};
 use chrono::NaiveDate;
 use pcr_schema::domain::placements::PlacementParent;
 use pcr_schema::domain::practices::GroupKind;
@@ -20,7 +20,7 @@ use super::global_id;
 use super::inputs::{PlacementFilter, PlacementOrder, PracticeFilter, PracticeOrder};
 use super::loaders::{
     FederationKey, FederationMembershipsOf, FederationsOf, IctKey, IctMembershipsOf, IctsOf, MembersOf,
-    PartnerServicesOf, PlacementsOf, PracticeKey, ProgrammeKey, RequestLoader, RoleKey,
+    NestedPlacements, PartnerServicesOf, PlacementsOf, PracticeKey, ProgrammeKey, RequestLoader, RoleKey,
 };
 use super::scalars::Timestamp;
 
@@ -60,9 +60,7 @@ async fn placements_of(
     let how = page.resolve(PlacementOrder::token(order_by))?;
     let query = PlacementFilter::query(filter, &how);
     // Roles asked for under the page come with the page's statement.
-    let ahead = ctx.look_ahead();
-    let with_roles =
-        ahead.field("edges").field("node").field("role").exists() || ahead.field("nodes").field("role").exists();
+    let with_roles = wants_roles(&ctx.look_ahead());
     let k = PlacementsOf { parent, key: key.to_string(), args: args_key(&query)?, with_roles };
     let p = loader(ctx)?.load_one(k.clone()).await?.unwrap_or(pcr_schema::pagination::Page {
         items: vec![],
@@ -70,6 +68,32 @@ async fn placements_of(
         cursors: vec![],
     });
     Ok(connection(p, &how, Total::PlacementsOf(k), PlacementNode))
+}
+
+/// Whether roles are asked for under a page of placements (`ahead` looks at the page).
+fn wants_roles(ahead: &Lookahead<'_>) -> bool {
+    ahead.field("edges").field("node").field("role").exists() || ahead.field("nodes").field("role").exists()
+}
+
+/// The page of placements a query asks for under each member practice, keyed as
+/// [`placements_of`] will key it, when it asks for exactly one; `None` otherwise, or when
+/// its arguments do not resolve (the practice's own field then reports them).
+fn nested_placements(ctx: &Context<'_>) -> Option<NestedPlacements> {
+    let ahead = ctx.look_ahead();
+    let mut fields = ahead.field("edges").field("node").field("placements").selection_fields();
+    fields.extend(ahead.field("nodes").field("placements").selection_fields());
+    let [field] = fields.as_slice() else { return None };
+    let args = field.arguments().ok()?;
+    fn arg<T: InputType>(args: &[(async_graphql::Name, async_graphql::Value)], name: &str) -> Option<T> {
+        let value = args.iter().find(|(n, _)| n.as_str() == name).map(|(_, v)| v.clone());
+        T::parse(value).ok()
+    }
+    let page = PageArgs::new(arg(&args, "first")?, arg(&args, "after")?, arg(&args, "last")?, arg(&args, "before")?);
+    let order_by: Option<PlacementOrder> = arg(&args, "orderBy")?;
+    let filter: Option<PlacementFilter> = arg(&args, "filter")?;
+    let how = page.resolve(PlacementOrder::token(order_by)).ok()?;
+    let query = PlacementFilter::query(filter, &how);
+    Some(NestedPlacements { args: args_key(&query).ok()?, with_roles: wants_roles(&Lookahead::from(*field)) })
 }
 
 /// A group's member practices as a connection, batched with its siblings'.
@@ -83,7 +107,7 @@ async fn members_of(
 ) -> Result<Conn<PracticeNode>> {
     let how = page.resolve(PracticeOrder::token(order_by))?;
     let query = PracticeFilter::query(filter, &how);
-    let k = MembersOf { kind, code: code.to_string(), args: args_key(&query)? };
+    let k = MembersOf { kind, code: code.to_string(), args: args_key(&query)?, placements: nested_placements(ctx) };
     let (p, total) = loader(ctx)?
         .load_one(k)
         .await?

@@ -47,7 +47,7 @@ pub struct PlacementQuery {
 pub const PLACEMENT_SORTS: &[&str] = &["createdAt", "startDate", "updatedAt"];
 
 /// The placement filters, as a query to page, count or batch.
-fn filtered(query: &PlacementQuery) -> placements::BoxedQuery<'static, MultiBackend> {
+pub(crate) fn filtered(query: &PlacementQuery) -> placements::BoxedQuery<'static, MultiBackend> {
     let mut q = placements::table.into_boxed::<MultiBackend>();
     let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     if let Some(r) = text(&query.role) {
@@ -182,23 +182,21 @@ pub struct ParentPages {
     pub roles: HashMap<String, Role>,
 }
 
-/// One page of placements for each of many parents, in one statement whatever their
-/// number (a window function keeps the first rows of every parent). With `with_roles` the
-/// same statement brings each placement's role.
-pub fn pages_by_parent(
-    db: &Db,
-    actor: Option<&Actor>,
-    parent: PlacementParent,
-    keys: &[String],
+/// A placements query selecting every column and `rn`, the row's rank within its parent.
+pub(crate) type Ranked = diesel::dsl::Select<
+    placements::BoxedQuery<'static, MultiBackend>,
+    (<placements::table as diesel::Table>::AllColumns, super::window::RowNumber),
+>;
+
+/// The placements matching `query` (restricted to some parents by the caller), after the
+/// window's cursor, ranked within each parent in the window's order.
+pub(crate) fn ranked(
     query: &PlacementQuery,
-    with_roles: bool,
-) -> DomainResult<ParentPages> {
-    require(actor, Scope::PlacementsRead)?;
+    parent: PlacementParent,
+    restrict: impl FnOnce(placements::BoxedQuery<'static, MultiBackend>) -> placements::BoxedQuery<'static, MultiBackend>,
+) -> DomainResult<(ListWindow, Ranked)> {
     let window = window(query)?;
-    if keys.is_empty() {
-        return Ok(ParentPages::default());
-    }
-    let mut q = parent.restrict(filtered(query), keys.to_vec());
+    let mut q = restrict(filtered(query));
     if let Some(c) = &window.after {
         let id = c.id.clone();
         q = match (window.sort.as_str(), window.descending) {
@@ -234,7 +232,52 @@ pub fn pages_by_parent(
         _ => "created_at",
     };
     let rank = super::window::RowNumber { partition: parent.column(), order: sort_col, descending: window.descending };
-    let inner = q.select((placements::all_columns, rank));
+    Ok((window, q.select((placements::all_columns, rank))))
+}
+
+/// Cuts ranked rows into one page per parent key (every key gets a page, maybe empty).
+pub(crate) fn pages_of(
+    rows: impl IntoIterator<Item = (PlacementRow, i64)>,
+    parent: PlacementParent,
+    keys: &[String],
+    window: &ListWindow,
+) -> HashMap<String, Page<Placement>> {
+    let mut grouped: HashMap<String, Vec<(PlacementRow, i64)>> = HashMap::new();
+    for (row, rank) in rows {
+        if let Some(k) = parent.key_of(&row) {
+            grouped.entry(k.to_string()).or_default().push((row, rank));
+        }
+    }
+    let mut out = HashMap::with_capacity(keys.len());
+    for k in keys {
+        // A key given twice (a practice in two of the groups) gets its page once.
+        if out.contains_key(k) {
+            continue;
+        }
+        let mut rows = grouped.remove(k.as_str()).unwrap_or_default();
+        rows.sort_by_key(|(_, rank)| *rank);
+        let rows: Vec<PlacementRow> = rows.into_iter().map(|(r, _)| r).collect();
+        out.insert(k.clone(), window.finish(rows, |r| cursor_value(window, r)).map(|r| r.view()));
+    }
+    out
+}
+
+/// One page of placements for each of many parents, in one statement whatever their
+/// number (a window function keeps the first rows of every parent). With `with_roles` the
+/// same statement brings each placement's role.
+pub fn pages_by_parent(
+    db: &Db,
+    actor: Option<&Actor>,
+    parent: PlacementParent,
+    keys: &[String],
+    query: &PlacementQuery,
+    with_roles: bool,
+) -> DomainResult<ParentPages> {
+    require(actor, Scope::PlacementsRead)?;
+    let (window, inner) = ranked(query, parent, |q| parent.restrict(q, keys.to_vec()))?;
+    if keys.is_empty() {
+        return Ok(ParentPages::default());
+    }
     let limit = window.limit + 1;
     let mut roles = HashMap::new();
     let rows: Vec<(PlacementRow, i64)> = if with_roles {
@@ -251,22 +294,7 @@ pub fn pages_by_parent(
     } else {
         db.read(|c| Ok(super::window::top_per_group(inner, limit).load(c)?))?
     };
-    let mut grouped: HashMap<String, Vec<(PlacementRow, i64)>> = HashMap::new();
-    for (row, rank) in rows {
-        if let Some(k) = parent.key_of(&row) {
-            grouped.entry(k.to_string()).or_default().push((row, rank));
-        }
-    }
-    let pages = keys
-        .iter()
-        .map(|k| {
-            let mut rows = grouped.remove(k.as_str()).unwrap_or_default();
-            rows.sort_by_key(|(_, rank)| *rank);
-            let rows: Vec<PlacementRow> = rows.into_iter().map(|(r, _)| r).collect();
-            (k.clone(), window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view()))
-        })
-        .collect();
-    Ok(ParentPages { pages, roles })
+    Ok(ParentPages { pages: pages_of(rows, parent, keys, &window), roles })
 }
 
 /// How many placements match the filters under each parent, in one statement.

@@ -1,19 +1,24 @@
 //! Reading practices: lists with filters and keyset pages, and a practice's groups.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::placements::{self as placement_queries, ParentPages, PlacementParent, PlacementQuery};
+use super::window::MembersWithPlacements;
+use crate::actor::{Actor, Scope};
 use crate::db::{Db, MultiBackend};
 use crate::error::{DomainError, DomainResult};
 use crate::models::federation::Federation;
 use crate::models::ict::IntegratedCareTeam;
+use crate::models::placement::PlacementRow;
 use crate::models::practice::{Practice, PracticeRow, PracticeStatus};
+use crate::models::role::RoleRow;
 use crate::pagination::{fmt_timestamp, parse_text, parse_timestamp, ListWindow, Page};
-use crate::tables::{federation_memberships as fm, ict_memberships as im, practices};
+use crate::tables::{federation_memberships as fm, ict_memberships as im, placements, practices};
 use crate::validate::postcode_prefix;
 use crate::{keyset, keyset_filter, keyset_order};
 
@@ -165,19 +170,81 @@ pub enum GroupKind {
     Ict,
 }
 
+/// Member pages of many groups: for each group a page of its practices and its total.
+pub type MemberPages = HashMap<String, (Page<Practice>, i64)>;
+
 /// One page of member practices (on the query's `active_on` day, default today) for each of
-/// many groups, and each group's total: two statements whatever the number of groups.
+/// many groups, and each group's total: one statement whatever the number of groups (two
+/// when reading after a cursor, to count).
 pub fn members_by_group(
     db: &Db,
     kind: GroupKind,
     codes: &[String],
     query: &PracticeQuery,
-) -> DomainResult<HashMap<String, (Page<Practice>, i64)>> {
+) -> DomainResult<MemberPages> {
+    Ok(members(db, kind, codes, query, None)?.0)
+}
+
+/// [`members_by_group`], and in the same statement one page of placements (matching
+/// `placements`) for every practice on the member pages, with the placements' roles. The
+/// placements come only when `actor` may read them (`None` otherwise: asking for them one by
+/// one then gives the caller the usual refusal).
+pub fn members_with_placements(
+    db: &Db,
+    actor: Option<&Actor>,
+    kind: GroupKind,
+    codes: &[String],
+    query: &PracticeQuery,
+    placements: &PlacementQuery,
+) -> DomainResult<(MemberPages, Option<ParentPages>)> {
+    let nested = actor.is_some_and(|a| a.has(Scope::PlacementsRead)).then_some(placements);
+    members(db, kind, codes, query, nested)
+}
+
+/// A row of [`MembersWithPlacements`]: the member and its group, then a placement, its rank
+/// and its role, or nulls for a member without placements.
+type MemberRow = ((PracticeRow, String), Option<PlacementRow>, Option<i64>, Option<RoleRow>);
+
+/// Members read (each with its group code), and the joined rows with the placements' window.
+type MembersRead = (Vec<(PracticeRow, String)>, Option<(Vec<MemberRow>, ListWindow)>);
+
+fn members(
+    db: &Db,
+    kind: GroupKind,
+    codes: &[String],
+    query: &PracticeQuery,
+    nested: Option<&PlacementQuery>,
+) -> DomainResult<(MemberPages, Option<ParentPages>)> {
     let window = window(query)?;
-    if codes.is_empty() {
-        return Ok(HashMap::new());
-    }
     let day = query.active_on.unwrap_or_else(crate::today);
+    // The members' placements are ranked among the placements of every practice that is a
+    // member of the groups on the day (a superset of the pages; the join keeps the members').
+    let ranked = match nested {
+        Some(pq) => Some(placement_queries::ranked(pq, PlacementParent::Practice, |q| match kind {
+            GroupKind::Federation => q.filter(
+                placements::host_practice.eq_any(
+                    fm::table
+                        .filter(fm::federation_code.eq_any(codes.to_vec()))
+                        .filter(fm::start_date.le(day))
+                        .filter(fm::end_date.is_null().or(fm::end_date.ge(day)))
+                        .select(fm::ods_code.nullable()),
+                ),
+            ),
+            GroupKind::Ict => q.filter(
+                placements::host_practice.eq_any(
+                    im::table
+                        .filter(im::ict_code.eq_any(codes.to_vec()))
+                        .filter(im::start_date.le(day))
+                        .filter(im::end_date.is_null().or(im::end_date.ge(day)))
+                        .select(im::ods_code.nullable()),
+                ),
+            ),
+        })?),
+        None => None,
+    };
+    if codes.is_empty() {
+        return Ok((HashMap::new(), nested.map(|_| ParentPages::default())));
+    }
     // One statement: the member practices joined with their memberships, filtered, after
     // the cursor, in sort order. Membership keeps these sets small (a group has tens of
     // practices), so every matching member is read and cut per group here.
@@ -208,10 +275,37 @@ pub fn members_by_group(
             }
         }};
     }
+    let order = match window.sort.as_str() {
+        "name" => "name",
+        "updatedAt" => "updated_at",
+        _ => "ods_code",
+    };
+    macro_rules! with_placements {
+        ($m:ident, $group:ident, $ranked:expr) => {{
+            let (pw, ranked) = $ranked;
+            let q = MembersWithPlacements {
+                members: members!($m, $group, true),
+                ranked,
+                limit: pw.limit + 1,
+                order,
+                descending: window.descending,
+                group: stringify!($group),
+            };
+            (q, pw)
+        }};
+    }
     db.read(|c| {
-        let rows: Vec<(PracticeRow, String)> = match kind {
-            GroupKind::Federation => members!(fm, federation_code, true).load(c)?,
-            GroupKind::Ict => members!(im, ict_code, true).load(c)?,
+        let (rows, nested): MembersRead = match (kind, ranked) {
+            (GroupKind::Federation, None) => (members!(fm, federation_code, true).load(c)?, None),
+            (GroupKind::Ict, None) => (members!(im, ict_code, true).load(c)?, None),
+            (GroupKind::Federation, Some(r)) => {
+                let (q, pw) = with_placements!(fm, federation_code, r);
+                split_members(q.load(c)?, pw)
+            }
+            (GroupKind::Ict, Some(r)) => {
+                let (q, pw) = with_placements!(im, ict_code, r);
+                split_members(q.load(c)?, pw)
+            }
         };
         // Totals count every matching member before the cursor: the same rows when there is
         // no cursor, one more statement when there is.
@@ -233,15 +327,52 @@ pub fn members_by_group(
                 list.push(r);
             }
         }
-        Ok(codes
+        let pages: MemberPages = codes
             .iter()
             .map(|code| {
                 let rows = per_group.remove(code).unwrap_or_default();
                 let page = window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view());
                 (code.clone(), (page, totals.get(code).copied().unwrap_or(0)))
             })
-            .collect())
+            .collect();
+        let placements = nested.map(|(rows, pw)| {
+            let on_pages: Vec<String> =
+                pages.values().flat_map(|(page, _)| page.items.iter().map(|p| p.ods_code.clone())).collect();
+            let mut roles = HashMap::new();
+            let mut seen = HashSet::new();
+            let mut ranked = Vec::new();
+            for (_, placement, rank, role) in rows {
+                if let (Some(p), Some(rank)) = (placement, rank) {
+                    // A practice in two of the groups comes twice with the same placements.
+                    if seen.insert(p.id.clone()) {
+                        ranked.push((p, rank));
+                    }
+                }
+                if let Some(role) = role {
+                    if !roles.contains_key(&role.code) {
+                        roles.insert(role.code.clone(), role.view());
+                    }
+                }
+            }
+            ParentPages { pages: placement_queries::pages_of(ranked, PlacementParent::Practice, &on_pages, &pw), roles }
+        });
+        Ok((pages, placements))
     })
+}
+
+/// Splits the rows of [`MembersWithPlacements`] into the member rows (each member once per
+/// group, in order) and the rows themselves, for their placements.
+fn split_members(rows: Vec<MemberRow>, window: ListWindow) -> MembersRead {
+    let mut members: Vec<(PracticeRow, String)> = Vec::new();
+    let mut rest = Vec::with_capacity(rows.len());
+    for (member, placement, rank, role) in rows {
+        let repeat = members.last().is_some_and(|(p, g)| p.id == member.0.id && *g == member.1);
+        if !repeat {
+            members.push(member.clone());
+        }
+        rest.push((member, placement, rank, role));
+    }
+    (members, Some((rest, window)))
 }
 
 /// The federations a practice belongs to on `day`.

@@ -191,3 +191,77 @@ impl<Q: Query> Query for TopPerGroupWithRoles<Q> {
 }
 
 impl<Q, Conn> RunQueryDsl<Conn> for TopPerGroupWithRoles<Q> {}
+
+/// A group's member practices, each followed by the first rows of its ranked placements and
+/// their roles, in one statement. `members` selects every practice column and the group code
+/// (`group`); `ranked` selects every placement column and `rn`, ranked per host practice.
+/// One row per placement kept, or one with nulls for a practice with none, ordered by the
+/// members' sort (`order`, then id), the group, then the placement's rank.
+#[derive(Debug, Clone)]
+pub struct MembersWithPlacements<M, R> {
+    pub members: M,
+    pub ranked: R,
+    pub limit: i64,
+    pub order: &'static str,
+    pub descending: bool,
+    pub group: &'static str,
+}
+
+impl<M, R, DB> QueryFragment<DB> for MembersWithPlacements<M, R>
+where
+    DB: Backend,
+    M: QueryFragment<DB>,
+    R: QueryFragment<DB>,
+    i64: ToSql<BigInt, DB>,
+    <crate::tables::roles::table as diesel::Table>::AllColumns: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let dir = if self.descending { " DESC" } else { " ASC" };
+        out.push_sql("SELECT members.*, ranked.*, ");
+        crate::tables::roles::all_columns.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM (");
+        self.members.walk_ast(out.reborrow())?;
+        out.push_sql(") AS members LEFT JOIN (");
+        self.ranked.walk_ast(out.reborrow())?;
+        out.push_sql(") AS ranked ON ranked.");
+        out.push_identifier("host_practice")?;
+        out.push_sql(" = members.");
+        out.push_identifier("ods_code")?;
+        out.push_sql(" AND ranked.rn <= ");
+        out.push_bind_param::<BigInt, _>(&self.limit)?;
+        out.push_sql(" LEFT JOIN ");
+        out.push_identifier("roles")?;
+        out.push_sql(" ON ");
+        out.push_identifier("roles")?;
+        out.push_sql(".");
+        out.push_identifier("code")?;
+        out.push_sql(" = ranked.");
+        out.push_identifier("role_code")?;
+        out.push_sql(" ORDER BY members.");
+        out.push_identifier(self.order)?;
+        out.push_sql(dir);
+        out.push_sql(", members.");
+        out.push_identifier("id")?;
+        out.push_sql(dir);
+        out.push_sql(", members.");
+        out.push_identifier(self.group)?;
+        out.push_sql(", ranked.rn");
+        Ok(())
+    }
+}
+
+impl<M, R> QueryId for MembersWithPlacements<M, R> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<M: Query, R> Query for MembersWithPlacements<M, R> {
+    type SqlType = (
+        M::SqlType,
+        Nullable<crate::tables::placements::SqlType>,
+        Nullable<BigInt>,
+        Nullable<crate::tables::roles::SqlType>,
+    );
+}
+
+impl<M, R, Conn> RunQueryDsl<Conn> for MembersWithPlacements<M, R> {}
