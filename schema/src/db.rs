@@ -244,6 +244,15 @@ impl Db {
         conn.transaction(f)
     }
 
+    /// Refreshes the planner's statistics, after a bulk load. Without them PostgreSQL
+    /// guesses table sizes (a 28-row catalogue planned as 330 rows) and picks heavier plans
+    /// until autovacuum gets round to small tables, which can be never.
+    pub fn analyze(&self) -> Result<(), DomainError> {
+        let mut conn = self.conn()?;
+        conn.batch_execute("ANALYZE")?;
+        Ok(())
+    }
+
     /// Checks the database answers (for readiness probes).
     pub fn ping(&self) -> Result<(), DomainError> {
         let mut conn = self.conn()?;

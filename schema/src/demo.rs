@@ -77,6 +77,7 @@ pub fn load_if_empty(db: &Db) -> DomainResult<Option<String>> {
     let report = import_reader(db, "epraccur-2019.csv", EPRACCUR, Some(("epcmem-2019.csv", &mut &EPCMEM[..])), &opts)?;
     let actor = Actor::system("demo");
     let counts = db.write(|c| groupings(c, &actor))?;
+    db.analyze()?;
     Ok(Some(format!(
         "{} practices and {} commissioner memberships from the 2019 ODS extract; {counts}",
         report.inserted, report.memberships_inserted

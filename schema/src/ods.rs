@@ -148,14 +148,18 @@ pub fn import_reader<R: Read>(
     }
 
     let actor = Actor::system(&opts.actor);
-    db.write(move |conn| {
+    let report = db.write(move |conn| {
         let known = apply_practices(conn, &practices.rows, &mut report)?;
         if let Some(m) = &memberships {
             apply_memberships(conn, &known, &m.rows, &mut report)?;
         }
         audit::record(conn, &actor, Action::Import, "ods_import", epraccur_name, None::<&()>, Some(&report))?;
         Ok(report)
-    })
+    })?;
+    if report.inserted > 0 || report.updated > 0 || report.memberships_inserted > 0 {
+        db.analyze()?;
+    }
+    Ok(report)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -289,7 +289,6 @@ fn members(
                 limit: pw.limit + 1,
                 order,
                 descending: window.descending,
-                group: stringify!($group),
             };
             (q, pw)
         }};
@@ -361,13 +360,13 @@ fn members(
 }
 
 /// Splits the rows of [`MembersWithPlacements`] into the member rows (each member once per
-/// group, in order) and the rows themselves, for their placements.
+/// group, in the order they first come) and the rows themselves, for their placements.
 fn split_members(rows: Vec<MemberRow>, window: ListWindow) -> MembersRead {
     let mut members: Vec<(PracticeRow, String)> = Vec::new();
+    let mut seen = HashSet::new();
     let mut rest = Vec::with_capacity(rows.len());
     for (member, placement, rank, role) in rows {
-        let repeat = members.last().is_some_and(|(p, g)| p.id == member.0.id && *g == member.1);
-        if !repeat {
+        if seen.insert((member.0.id.clone(), member.1.clone())) {
             members.push(member.clone());
         }
         rest.push((member, placement, rank, role));

@@ -195,8 +195,9 @@ impl<Q, Conn> RunQueryDsl<Conn> for TopPerGroupWithRoles<Q> {}
 /// A group's member practices, each followed by the first rows of its ranked placements and
 /// their roles, in one statement. `members` selects every practice column and the group code
 /// (`group`); `ranked` selects every placement column and `rn`, ranked per host practice.
-/// One row per placement kept, or one with nulls for a practice with none, ordered by the
-/// members' sort (`order`, then id), the group, then the placement's rank.
+/// One row per placement kept, or one with nulls for a practice with none, in the members'
+/// order (`order`, then id); the placements of a member come in no particular order (their
+/// rank says), which spares PostgreSQL a sort.
 #[derive(Debug, Clone)]
 pub struct MembersWithPlacements<M, R> {
     pub members: M,
@@ -204,7 +205,6 @@ pub struct MembersWithPlacements<M, R> {
     pub limit: i64,
     pub order: &'static str,
     pub descending: bool,
-    pub group: &'static str,
 }
 
 impl<M, R, DB> QueryFragment<DB> for MembersWithPlacements<M, R>
@@ -243,9 +243,6 @@ where
         out.push_sql(", members.");
         out.push_identifier("id")?;
         out.push_sql(dir);
-        out.push_sql(", members.");
-        out.push_identifier(self.group)?;
-        out.push_sql(", ranked.rn");
         Ok(())
     }
 }
