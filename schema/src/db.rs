@@ -21,6 +21,21 @@ pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 
+/// Loads a query that either backend's own connection can take as it is (a query whose type
+/// is not boxed for the multi-backend connection). The multi-backend connection renders a
+/// query's SQL text several times on every run; a backend's own connection keeps a
+/// statically typed query prepared by its type and renders nothing.
+pub fn load_direct<'q, Q, U>(conn: &mut DbConnection, query: Q) -> diesel::QueryResult<Vec<U>>
+where
+    Q: diesel::query_dsl::LoadQuery<'q, diesel::PgConnection, U>
+        + diesel::query_dsl::LoadQuery<'q, diesel::SqliteConnection, U>,
+{
+    match conn {
+        DbConnection::Pg(c) => query.load(c),
+        DbConnection::Sqlite(c) => query.load(c),
+    }
+}
+
 /// PostgreSQL advisory lock key held while migrating ("pcr-migr" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7063_722d_6d69_6772;
 

@@ -46,54 +46,67 @@ pub struct PlacementQuery {
 
 pub const PLACEMENT_SORTS: &[&str] = &["createdAt", "startDate", "updatedAt"];
 
+/// Applies the placement filters to a boxed placements query (of either backend).
+macro_rules! placement_filters {
+    ($q:expr, $query:expr) => {{
+        let query: &$crate::domain::placements::PlacementQuery = $query;
+        let mut q = $q;
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        if let Some(r) = text(&query.role) {
+            q = q.filter($crate::tables::placements::role_code.eq(r));
+        }
+        if let Some(p) = text(&query.programme) {
+            q = q.filter($crate::tables::placements::programme_code.eq(p));
+        }
+        if let Some(h) = text(&query.host).map(|h| h.to_ascii_uppercase()) {
+            q = q.filter(
+                $crate::tables::placements::host_practice
+                    .eq(h.clone())
+                    .or($crate::tables::placements::host_federation.eq(h.clone()))
+                    .or($crate::tables::placements::host_ict.eq(h.clone()))
+                    .or($crate::tables::placements::external_host_code.eq(h)),
+            );
+        }
+        if let Some(t) = query.host_type {
+            q = q.filter($crate::tables::placements::host_type.eq(t.as_str()));
+        }
+        if let Some(s) = text(&query.staff_ref) {
+            q = q.filter($crate::tables::placements::staff_ref.eq(s));
+        }
+        let today = $crate::today();
+        match query.status {
+            Some($crate::models::placement::PlacementStatus::Planned) => {
+                q = q.filter($crate::tables::placements::start_date.gt(today))
+            }
+            Some($crate::models::placement::PlacementStatus::Active) => {
+                q = q.filter($crate::tables::placements::start_date.le(today)).filter(
+                    $crate::tables::placements::end_date.is_null().or($crate::tables::placements::end_date.ge(today)),
+                )
+            }
+            Some($crate::models::placement::PlacementStatus::Ended) => {
+                q = q.filter($crate::tables::placements::end_date.lt(today))
+            }
+            None => {}
+        }
+        if let Some(day) = query.active_on {
+            q = q.filter($crate::tables::placements::start_date.le(day)).filter(
+                $crate::tables::placements::end_date.is_null().or($crate::tables::placements::end_date.ge(day)),
+            );
+        }
+        if let Some(t) = query.updated_since {
+            q = q.filter($crate::tables::placements::updated_at.ge(t.naive_utc()));
+        }
+        q
+    }};
+}
+pub(crate) use placement_filters;
+
 /// The placement filters, as a query to page, count or batch.
 pub(crate) fn filtered(query: &PlacementQuery) -> placements::BoxedQuery<'static, MultiBackend> {
-    let mut q = placements::table.into_boxed::<MultiBackend>();
-    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    if let Some(r) = text(&query.role) {
-        q = q.filter(placements::role_code.eq(r));
-    }
-    if let Some(p) = text(&query.programme) {
-        q = q.filter(placements::programme_code.eq(p));
-    }
-    if let Some(h) = text(&query.host).map(|h| h.to_ascii_uppercase()) {
-        q = q.filter(
-            placements::host_practice
-                .eq(h.clone())
-                .or(placements::host_federation.eq(h.clone()))
-                .or(placements::host_ict.eq(h.clone()))
-                .or(placements::external_host_code.eq(h)),
-        );
-    }
-    if let Some(t) = query.host_type {
-        q = q.filter(placements::host_type.eq(t.as_str()));
-    }
-    if let Some(s) = text(&query.staff_ref) {
-        q = q.filter(placements::staff_ref.eq(s));
-    }
-    let today = crate::today();
-    match query.status {
-        Some(PlacementStatus::Planned) => q = q.filter(placements::start_date.gt(today)),
-        Some(PlacementStatus::Active) => {
-            q = q
-                .filter(placements::start_date.le(today))
-                .filter(placements::end_date.is_null().or(placements::end_date.ge(today)))
-        }
-        Some(PlacementStatus::Ended) => q = q.filter(placements::end_date.lt(today)),
-        None => {}
-    }
-    if let Some(day) = query.active_on {
-        q = q
-            .filter(placements::start_date.le(day))
-            .filter(placements::end_date.is_null().or(placements::end_date.ge(day)));
-    }
-    if let Some(t) = query.updated_since {
-        q = q.filter(placements::updated_at.ge(t.naive_utc()));
-    }
-    q
+    placement_filters!(placements::table.into_boxed::<MultiBackend>(), query)
 }
 
-fn window(query: &PlacementQuery) -> DomainResult<ListWindow> {
+pub(crate) fn window(query: &PlacementQuery) -> DomainResult<ListWindow> {
     ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), PLACEMENT_SORTS)
 }
 
@@ -139,7 +152,7 @@ pub enum PlacementParent {
 }
 
 impl PlacementParent {
-    fn column(self) -> &'static str {
+    pub(crate) fn column(self) -> &'static str {
         match self {
             PlacementParent::Practice => "host_practice",
             PlacementParent::Federation => "host_federation",
@@ -185,8 +198,72 @@ pub struct ParentPages {
 /// A placements query selecting every column and `rn`, the row's rank within its parent.
 pub(crate) type Ranked = diesel::dsl::Select<
     placements::BoxedQuery<'static, MultiBackend>,
-    (<placements::table as diesel::Table>::AllColumns, super::window::RowNumber),
+    (super::window::AllColumns<placements::table>, super::window::RowNumber),
 >;
+
+/// Keeps the rows of a boxed placements query (of either backend) after the window's
+/// cursor and selects them with their rank within each parent, in the window's order.
+macro_rules! ranked_after {
+    ($q:expr, $window:expr, $parent:expr) => {{
+        let window: &$crate::pagination::ListWindow = $window;
+        let parent: $crate::domain::placements::PlacementParent = $parent;
+        let mut q = $q;
+        if let Some(c) = &window.after {
+            let id = c.id.clone();
+            q =
+                match (window.sort.as_str(), window.descending) {
+                    ("startDate", false) => {
+                        let v = $crate::pagination::parse_date(&c.value)?;
+                        q.filter($crate::tables::placements::start_date.gt(v).or(
+                            $crate::tables::placements::start_date.eq(v).and($crate::tables::placements::id.gt(id)),
+                        ))
+                    }
+                    ("startDate", true) => {
+                        let v = $crate::pagination::parse_date(&c.value)?;
+                        q.filter($crate::tables::placements::start_date.lt(v).or(
+                            $crate::tables::placements::start_date.eq(v).and($crate::tables::placements::id.lt(id)),
+                        ))
+                    }
+                    ("updatedAt", false) => {
+                        let v = $crate::pagination::parse_timestamp(&c.value)?;
+                        q.filter($crate::tables::placements::updated_at.gt(v).or(
+                            $crate::tables::placements::updated_at.eq(v).and($crate::tables::placements::id.gt(id)),
+                        ))
+                    }
+                    ("updatedAt", true) => {
+                        let v = $crate::pagination::parse_timestamp(&c.value)?;
+                        q.filter($crate::tables::placements::updated_at.lt(v).or(
+                            $crate::tables::placements::updated_at.eq(v).and($crate::tables::placements::id.lt(id)),
+                        ))
+                    }
+                    (_, false) => {
+                        let v = $crate::pagination::parse_timestamp(&c.value)?;
+                        q.filter($crate::tables::placements::created_at.gt(v).or(
+                            $crate::tables::placements::created_at.eq(v).and($crate::tables::placements::id.gt(id)),
+                        ))
+                    }
+                    (_, true) => {
+                        let v = $crate::pagination::parse_timestamp(&c.value)?;
+                        q.filter($crate::tables::placements::created_at.lt(v).or(
+                            $crate::tables::placements::created_at.eq(v).and($crate::tables::placements::id.lt(id)),
+                        ))
+                    }
+                };
+        }
+        let sort_col = match window.sort.as_str() {
+            "startDate" => "start_date",
+            "updatedAt" => "updated_at",
+            _ => "created_at",
+        };
+        let rank = $crate::domain::window::RowNumber {
+            partition: parent.column(),
+            order: sort_col,
+            descending: window.descending,
+        };
+        q.select(($crate::domain::window::AllColumns::<$crate::tables::placements::table>::of(), rank))
+    }};
+}
+pub(crate) use ranked_after;
 
 /// The placements matching `query` (restricted to some parents by the caller), after the
 /// window's cursor, ranked within each parent in the window's order.
@@ -196,43 +273,8 @@ pub(crate) fn ranked(
     restrict: impl FnOnce(placements::BoxedQuery<'static, MultiBackend>) -> placements::BoxedQuery<'static, MultiBackend>,
 ) -> DomainResult<(ListWindow, Ranked)> {
     let window = window(query)?;
-    let mut q = restrict(filtered(query));
-    if let Some(c) = &window.after {
-        let id = c.id.clone();
-        q = match (window.sort.as_str(), window.descending) {
-            ("startDate", false) => {
-                let v = parse_date(&c.value)?;
-                q.filter(placements::start_date.gt(v).or(placements::start_date.eq(v).and(placements::id.gt(id))))
-            }
-            ("startDate", true) => {
-                let v = parse_date(&c.value)?;
-                q.filter(placements::start_date.lt(v).or(placements::start_date.eq(v).and(placements::id.lt(id))))
-            }
-            ("updatedAt", false) => {
-                let v = parse_timestamp(&c.value)?;
-                q.filter(placements::updated_at.gt(v).or(placements::updated_at.eq(v).and(placements::id.gt(id))))
-            }
-            ("updatedAt", true) => {
-                let v = parse_timestamp(&c.value)?;
-                q.filter(placements::updated_at.lt(v).or(placements::updated_at.eq(v).and(placements::id.lt(id))))
-            }
-            (_, false) => {
-                let v = parse_timestamp(&c.value)?;
-                q.filter(placements::created_at.gt(v).or(placements::created_at.eq(v).and(placements::id.gt(id))))
-            }
-            (_, true) => {
-                let v = parse_timestamp(&c.value)?;
-                q.filter(placements::created_at.lt(v).or(placements::created_at.eq(v).and(placements::id.lt(id))))
-            }
-        };
-    }
-    let sort_col = match window.sort.as_str() {
-        "startDate" => "start_date",
-        "updatedAt" => "updated_at",
-        _ => "created_at",
-    };
-    let rank = super::window::RowNumber { partition: parent.column(), order: sort_col, descending: window.descending };
-    Ok((window, q.select((placements::all_columns, rank))))
+    let ranked = ranked_after!(restrict(filtered(query)), &window, parent);
+    Ok((window, ranked))
 }
 
 /// Cuts ranked rows into one page per parent key (every key gets a page, maybe empty).

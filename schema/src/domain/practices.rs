@@ -7,10 +7,12 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::placements::{self as placement_queries, ParentPages, PlacementParent, PlacementQuery};
-use super::window::MembersWithPlacements;
+use super::placements::{
+    self as placement_queries, placement_filters, ranked_after, ParentPages, PlacementParent, PlacementQuery,
+};
+use super::window::{AllColumns, MembersWithPlacements};
 use crate::actor::{Actor, Scope};
-use crate::db::{Db, MultiBackend};
+use crate::db::{Db, DbConnection, MultiBackend};
 use crate::error::{DomainError, DomainResult};
 use crate::models::federation::Federation;
 use crate::models::ict::IntegratedCareTeam;
@@ -205,8 +207,8 @@ pub fn members_with_placements(
 /// and its role, or nulls for a member without placements.
 type MemberRow = ((PracticeRow, String), Option<PlacementRow>, Option<i64>, Option<RoleRow>);
 
-/// Members read (each with its group code), and the joined rows with the placements' window.
-type MembersRead = (Vec<(PracticeRow, String)>, Option<(Vec<MemberRow>, ListWindow)>);
+/// Members read (each with its group code), and the joined rows when placements came too.
+type MembersRead = (Vec<(PracticeRow, String)>, Option<Vec<MemberRow>>);
 
 fn members(
     db: &Db,
@@ -216,47 +218,26 @@ fn members(
     nested: Option<&PlacementQuery>,
 ) -> DomainResult<(MemberPages, Option<ParentPages>)> {
     let window = window(query)?;
-    let day = query.active_on.unwrap_or_else(crate::today);
-    // The members' placements are ranked among the placements of every practice that is a
-    // member of the groups on the day (a superset of the pages; the join keeps the members').
-    let ranked = match nested {
-        Some(pq) => Some(placement_queries::ranked(pq, PlacementParent::Practice, |q| match kind {
-            GroupKind::Federation => q.filter(
-                placements::host_practice.eq_any(
-                    fm::table
-                        .filter(fm::federation_code.eq_any(codes.to_vec()))
-                        .filter(fm::start_date.le(day))
-                        .filter(fm::end_date.is_null().or(fm::end_date.ge(day)))
-                        .select(fm::ods_code.nullable()),
-                ),
-            ),
-            GroupKind::Ict => q.filter(
-                placements::host_practice.eq_any(
-                    im::table
-                        .filter(im::ict_code.eq_any(codes.to_vec()))
-                        .filter(im::start_date.le(day))
-                        .filter(im::end_date.is_null().or(im::end_date.ge(day)))
-                        .select(im::ods_code.nullable()),
-                ),
-            ),
-        })?),
+    let nested = match nested {
+        Some(pq) => Some((pq, placement_queries::window(pq)?)),
         None => None,
     };
     if codes.is_empty() {
         return Ok((HashMap::new(), nested.map(|_| ParentPages::default())));
     }
+    let day = query.active_on.unwrap_or_else(crate::today);
     // One statement: the member practices joined with their memberships, filtered, after
     // the cursor, in sort order. Membership keeps these sets small (a group has tens of
     // practices), so every matching member is read and cut per group here.
     macro_rules! members {
-        ($m:ident, $group:ident, $with_cursor:expr) => {{
+        ($backend:ty, $m:ident, $group:ident, $with_cursor:expr) => {{
             let q = practices::table
                 .inner_join($m::table.on($m::ods_code.eq(practices::ods_code)))
                 .filter($m::$group.eq_any(codes))
                 .filter($m::start_date.le(day))
                 .filter($m::end_date.is_null().or($m::end_date.ge(day)))
-                .select((practices::all_columns, $m::$group))
-                .into_boxed::<MultiBackend>();
+                .select((AllColumns::<practices::table>::of(), $m::$group))
+                .into_boxed::<$backend>();
             let q = practice_filters!(q, query)?;
             match (window.sort.as_str(), $with_cursor) {
                 ("name", true) => {
@@ -280,61 +261,81 @@ fn members(
         "updatedAt" => "updated_at",
         _ => "ods_code",
     };
+    // The members with their placements: the placements are ranked among those of every
+    // practice that is a member of the groups on the day (a superset of the pages; the join
+    // keeps the members').
     macro_rules! with_placements {
-        ($m:ident, $group:ident, $ranked:expr) => {{
-            let (pw, ranked) = $ranked;
-            let q = MembersWithPlacements {
-                members: members!($m, $group, true),
-                ranked,
+        ($backend:ty, $m:ident, $group:ident, $pq:expr, $pw:expr) => {{
+            let pw: &ListWindow = $pw;
+            let restricted = placement_filters!(placements::table.into_boxed::<$backend>(), $pq).filter(
+                placements::host_practice.eq_any(
+                    $m::table
+                        .filter($m::$group.eq_any(codes.to_vec()))
+                        .filter($m::start_date.le(day))
+                        .filter($m::end_date.is_null().or($m::end_date.ge(day)))
+                        .select($m::ods_code.nullable()),
+                ),
+            );
+            MembersWithPlacements {
+                members: members!($backend, $m, $group, true),
+                ranked: ranked_after!(restricted, pw, PlacementParent::Practice),
                 limit: pw.limit + 1,
                 order,
                 descending: window.descending,
-            };
-            (q, pw)
+            }
         }};
     }
-    db.read(|c| {
-        let (rows, nested): MembersRead = match (kind, ranked) {
-            (GroupKind::Federation, None) => (members!(fm, federation_code, true).load(c)?, None),
-            (GroupKind::Ict, None) => (members!(im, ict_code, true).load(c)?, None),
-            (GroupKind::Federation, Some(r)) => {
-                let (q, pw) = with_placements!(fm, federation_code, r);
-                split_members(q.load(c)?, pw)
-            }
-            (GroupKind::Ict, Some(r)) => {
-                let (q, pw) = with_placements!(im, ict_code, r);
-                split_members(q.load(c)?, pw)
-            }
-        };
-        // Totals count every matching member before the cursor: the same rows when there is
-        // no cursor, one more statement when there is.
-        let mut totals: HashMap<String, i64> = HashMap::new();
-        let mut count = |counted: &[(PracticeRow, String)]| {
-            for (_, group) in counted {
-                *totals.entry(group.clone()).or_default() += 1;
-            }
-        };
-        match (window.after.is_some(), kind) {
-            (false, _) => count(&rows),
-            (true, GroupKind::Federation) => count(&members!(fm, federation_code, false).load(c)?),
-            (true, GroupKind::Ict) => count(&members!(im, ict_code, false).load(c)?),
+    // Run on the backend's own connection, where a statement is rendered once per run rather
+    // than several times (the multi-backend connection renders it for every pass).
+    macro_rules! read {
+        ($c:expr, $backend:ty) => {{
+            let (rows, joined): MembersRead = match (kind, &nested) {
+                (GroupKind::Federation, None) => (members!($backend, fm, federation_code, true).load($c)?, None),
+                (GroupKind::Ict, None) => (members!($backend, im, ict_code, true).load($c)?, None),
+                (GroupKind::Federation, Some((pq, pw))) => {
+                    split_members(with_placements!($backend, fm, federation_code, pq, pw).load($c)?)
+                }
+                (GroupKind::Ict, Some((pq, pw))) => {
+                    split_members(with_placements!($backend, im, ict_code, pq, pw).load($c)?)
+                }
+            };
+            // Totals count every matching member before the cursor: the same rows when there
+            // is no cursor, one more statement when there is.
+            let counted: Option<Vec<(PracticeRow, String)>> = match (window.after.is_some(), kind) {
+                (false, _) => None,
+                (true, GroupKind::Federation) => Some(members!($backend, fm, federation_code, false).load($c)?),
+                (true, GroupKind::Ict) => Some(members!($backend, im, ict_code, false).load($c)?),
+            };
+            (rows, joined, counted)
+        }};
+    }
+    let (rows, joined, counted) = db.read(|c| {
+        Ok(match c {
+            DbConnection::Pg(c) => read!(c, diesel::pg::Pg),
+            DbConnection::Sqlite(c) => read!(c, diesel::sqlite::Sqlite),
+        })
+    })?;
+    let mut totals: HashMap<String, i64> = HashMap::new();
+    for (_, group) in counted.as_deref().unwrap_or(&rows) {
+        *totals.entry(group.clone()).or_default() += 1;
+    }
+    let mut per_group: HashMap<String, Vec<PracticeRow>> = HashMap::new();
+    for (r, group) in rows {
+        let list = per_group.entry(group).or_default();
+        if (list.len() as i64) <= window.limit {
+            list.push(r);
         }
-        let mut per_group: HashMap<String, Vec<PracticeRow>> = HashMap::new();
-        for (r, group) in rows {
-            let list = per_group.entry(group).or_default();
-            if (list.len() as i64) <= window.limit {
-                list.push(r);
-            }
-        }
-        let pages: MemberPages = codes
-            .iter()
-            .map(|code| {
-                let rows = per_group.remove(code).unwrap_or_default();
-                let page = window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view());
-                (code.clone(), (page, totals.get(code).copied().unwrap_or(0)))
-            })
-            .collect();
-        let placements = nested.map(|(rows, pw)| {
+    }
+    let pages: MemberPages = codes
+        .iter()
+        .map(|code| {
+            let rows = per_group.remove(code).unwrap_or_default();
+            let page = window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view());
+            (code.clone(), (page, totals.get(code).copied().unwrap_or(0)))
+        })
+        .collect();
+    let placements = match (joined, nested) {
+        (Some(rows), Some((_, pw))) => {
             let on_pages: Vec<String> =
                 pages.values().flat_map(|(page, _)| page.items.iter().map(|p| p.ods_code.clone())).collect();
             let mut roles = HashMap::new();
@@ -353,15 +354,19 @@ fn members(
                     }
                 }
             }
-            ParentPages { pages: placement_queries::pages_of(ranked, PlacementParent::Practice, &on_pages, &pw), roles }
-        });
-        Ok((pages, placements))
-    })
+            Some(ParentPages {
+                pages: placement_queries::pages_of(ranked, PlacementParent::Practice, &on_pages, &pw),
+                roles,
+            })
+        }
+        _ => None,
+    };
+    Ok((pages, placements))
 }
 
 /// Splits the rows of [`MembersWithPlacements`] into the member rows (each member once per
 /// group, in the order they first come) and the rows themselves, for their placements.
-fn split_members(rows: Vec<MemberRow>, window: ListWindow) -> MembersRead {
+fn split_members(rows: Vec<MemberRow>) -> MembersRead {
     let mut members: Vec<(PracticeRow, String)> = Vec::new();
     let mut seen = HashSet::new();
     let mut rest = Vec::with_capacity(rows.len());
@@ -371,7 +376,7 @@ fn split_members(rows: Vec<MemberRow>, window: ListWindow) -> MembersRead {
         }
         rest.push((member, placement, rank, role));
     }
-    (members, Some((rest, window)))
+    (members, Some(rest))
 }
 
 /// The federations a practice belongs to on `day`.

@@ -78,13 +78,7 @@ impl FederationRow {
     }
 
     pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<FederationRow>> {
-        let q = federations::table.into_boxed();
-        let q = if super::is_uuid(key) {
-            q.filter(federations::id.eq(key))
-        } else {
-            q.filter(federations::code.eq(key.to_ascii_uppercase()))
-        };
-        Ok(q.first(conn).optional()?)
+        super::find_by_id_or_key!(conn, key, federations, code, |k: &str| k.to_ascii_uppercase())
     }
 }
 

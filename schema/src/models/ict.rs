@@ -90,13 +90,7 @@ impl IctRow {
     }
 
     pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<IctRow>> {
-        let q = icts::table.into_boxed();
-        let q = if super::is_uuid(key) {
-            q.filter(icts::id.eq(key))
-        } else {
-            q.filter(icts::code.eq(key.to_ascii_uppercase()))
-        };
-        Ok(q.first(conn).optional()?)
+        super::find_by_id_or_key!(conn, key, icts, code, |k: &str| k.to_ascii_uppercase())
     }
 }
 

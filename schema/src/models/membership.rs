@@ -100,7 +100,8 @@ macro_rules! membership {
                 }
             }
             fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<Self>> {
-                Ok($table::table.filter($table::id.eq(key)).first(conn).optional()?)
+                let rows = crate::db::load_direct(conn, $table::table.filter($table::id.eq(key.to_string())).limit(1))?;
+                Ok(rows.into_iter().next())
             }
             fn build(conn: &mut DbConnection, input: $input, current: Option<&Self>) -> DomainResult<Self> {
                 let mut ck = Checks::new();
@@ -280,7 +281,11 @@ impl Entity for PartnerServiceRow {
         }
     }
     fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<Self>> {
-        Ok(ict_partner_services::table.filter(ict_partner_services::id.eq(key)).first(conn).optional()?)
+        let rows = crate::db::load_direct(
+            conn,
+            ict_partner_services::table.filter(ict_partner_services::id.eq(key.to_string())).limit(1),
+        )?;
+        Ok(rows.into_iter().next())
     }
     fn build(conn: &mut DbConnection, input: PartnerServiceInput, current: Option<&Self>) -> DomainResult<Self> {
         let mut ck = Checks::new();

@@ -57,3 +57,19 @@ pub(crate) fn utc(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
 pub(crate) fn is_uuid(key: &str) -> bool {
     uuid::Uuid::parse_str(key).is_ok()
 }
+
+/// The `find` of a table addressable by id or by a natural key: one statically typed
+/// statement for each, run on the backend's own connection (see [`crate::db::load_direct`]).
+macro_rules! find_by_id_or_key {
+    ($conn:expr, $key:expr, $table:ident, $natural:ident, $normalise:expr) => {{
+        let key: &str = $key;
+        let rows = if $crate::models::is_uuid(key) {
+            $crate::db::load_direct($conn, $table::table.filter($table::id.eq(key.to_string())).limit(1))?
+        } else {
+            let natural: String = ($normalise)(key);
+            $crate::db::load_direct($conn, $table::table.filter($table::$natural.eq(natural)).limit(1))?
+        };
+        Ok(rows.into_iter().next())
+    }};
+}
+pub(crate) use find_by_id_or_key;

@@ -225,7 +225,8 @@ impl Entity for PlacementRow {
         if !super::is_uuid(key) {
             return Ok(None);
         }
-        Ok(placements::table.filter(placements::id.eq(key)).first(conn).optional()?)
+        let rows = crate::db::load_direct(conn, placements::table.filter(placements::id.eq(key.to_string())).limit(1))?;
+        Ok(rows.into_iter().next())
     }
     fn build(conn: &mut DbConnection, input: PlacementInput, current: Option<&Self>) -> DomainResult<Self> {
         let mut ck = Checks::new();

@@ -134,13 +134,7 @@ impl PracticeRow {
     }
 
     pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<PracticeRow>> {
-        let q = practices::table.into_boxed();
-        let q = if super::is_uuid(key) {
-            q.filter(practices::id.eq(key))
-        } else {
-            q.filter(practices::ods_code.eq(key.to_ascii_uppercase()))
-        };
-        Ok(q.first(conn).optional()?)
+        super::find_by_id_or_key!(conn, key, practices, ods_code, |k: &str| k.to_ascii_uppercase())
     }
 }
 

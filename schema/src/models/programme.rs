@@ -76,9 +76,7 @@ impl ProgrammeRow {
     }
 
     pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<ProgrammeRow>> {
-        let q = programmes::table.into_boxed();
-        let q = if super::is_uuid(key) { q.filter(programmes::id.eq(key)) } else { q.filter(programmes::code.eq(key)) };
-        Ok(q.first(conn).optional()?)
+        super::find_by_id_or_key!(conn, key, programmes, code, |k: &str| k.to_string())
     }
 }
 

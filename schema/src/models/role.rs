@@ -88,9 +88,7 @@ impl RoleRow {
     }
 
     pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<RoleRow>> {
-        let q = roles::table.into_boxed();
-        let q = if super::is_uuid(key) { q.filter(roles::id.eq(key)) } else { q.filter(roles::code.eq(key)) };
-        Ok(q.first(conn).optional()?)
+        super::find_by_id_or_key!(conn, key, roles, code, |k: &str| k.to_string())
     }
 }
 
