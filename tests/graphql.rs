@@ -9,6 +9,7 @@ crate::on_both_backends!(
     reads_match_rest,
     nested_query_statements_do_not_grow_with_practices,
     nested_placement_pages_match_separate_reads,
+    repeated_documents_are_checked_like_new_ones,
     mutations_follow_the_rest_rules,
     limits_refuse_expensive_queries,
     relay_paging_both_ways,
@@ -436,6 +437,41 @@ async fn nested_placement_pages_match_separate_reads(app: TestApp) {
         assert!(errors.iter().all(|e| e["extensions"]["code"] == code), "{}", g.text);
         let members = nodes(&g.body["data"]["integratedCareTeam"]["practices"]);
         assert_eq!(members.len(), 3, "{}", g.text);
+    }
+}
+
+/// Documents are parsed once and remembered with the inputs they were valid with; a repeat
+/// skips the rules that cannot change but still meets the limits, which depend on the
+/// variables, and inputs that were never valid are validated every time.
+async fn repeated_documents_are_checked_like_new_ones(app: TestApp) {
+    for i in 0..3 {
+        app.practice(&format!("M8300{i}"), &format!("Practice {i}"), "ST3 1AA").await;
+    }
+    let q = "query($n: Int) { practices(first: $n) { totalCount edges { node { odsCode } } } }";
+    let bad = app.gql(None, q, json!({"n": "two"})).await;
+    assert!(bad.body["data"].is_null(), "{}", bad.text);
+    let first = app.gql(None, q, json!({"n": 2})).await;
+    assert!(first.body["errors"].is_null(), "{}", first.text);
+    assert_eq!(nodes(&first.body["data"]["practices"]).len(), 2);
+    let again = app.gql(None, q, json!({"n": 2})).await;
+    assert_eq!(again.body, first.body, "a repeat answers alike");
+    let bad_again = app.gql(None, q, json!({"n": "two"})).await;
+    assert_eq!(bad_again.body, bad.body, "invalid inputs are refused alike after valid ones");
+
+    // Complexity depends on the variables: a valid small request does not let a big one by.
+    let wide = "query($n: Int) { practices(first: $n) { edges { node { federations { practices(first: $n) { edges { node { odsCode name postcode } } } } } } } }";
+    for _ in 0..2 {
+        let ok = app.gql(None, wide, json!({"n": 2})).await;
+        assert!(ok.body["errors"].is_null(), "{}", ok.text);
+    }
+    let big = app.gql(None, wide, json!({"n": 200})).await;
+    assert!(big.body["errors"][0]["message"].as_str().unwrap_or("").contains("complex"), "{}", big.text);
+    assert_eq!(big.body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    // A field the schema does not have is refused every time.
+    let unknown = "{ practices { edges { node { odsCode shoeSize } } } }";
+    for _ in 0..2 {
+        let r = app.gql(None, unknown, json!({})).await;
+        assert_eq!(r.body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{}", r.text);
     }
 }
 

@@ -58,7 +58,7 @@ pub fn with_database(url: &str, name: &str) -> String {
 
 impl TestApp {
     pub fn new(backend: Backend) -> TestApp {
-        let auth = AuthConfig { hs256_secret: Some(SECRET.as_bytes().to_vec()), issuer: None, audience: None };
+        let auth = AuthConfig { hs256_secret: Some(SECRET.as_bytes().to_vec()), ..Default::default() };
         let id = uuid::Uuid::new_v4().simple().to_string();
         let (url, cleanup) = match backend {
             Backend::Sqlite => {

@@ -52,6 +52,7 @@ impl AuthArgs {
             hs256_secret: self.jwt_hs256_secret.as_ref().filter(|s| !s.is_empty()).map(|s| s.as_bytes().to_vec()),
             issuer: self.jwt_issuer.clone().filter(|s| !s.is_empty()),
             audience: self.jwt_audience.clone().filter(|s| !s.is_empty()),
+            ..Default::default()
         }
     }
 }

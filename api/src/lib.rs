@@ -29,23 +29,13 @@ use crate::error::{problem_response, ApiError, Problem, PROBLEM_JSON};
 pub struct AppState {
     pub db: Db,
     pub auth: AuthConfig,
-    pub graphql: graphql::ApiSchema,
-    pub graphql_limits: graphql::GraphqlLimits,
-    pub graphql_gate: graphql::Gate,
-    pub graphql_documents: web::Data<graphql::documents::DocumentCache>,
+    pub graphql: graphql::Graphql,
 }
 
 impl AppState {
     pub fn new(db: Db, auth: AuthConfig, graphql_limits: graphql::GraphqlLimits) -> AppState {
-        let graphql_gate = graphql::Gate::new(&db);
-        AppState {
-            db,
-            auth,
-            graphql: graphql::build_schema(&graphql_limits),
-            graphql_limits,
-            graphql_gate,
-            graphql_documents: web::Data::new(Default::default()),
-        }
+        let graphql = graphql::Graphql::new(&db, graphql_limits);
+        AppState { db, auth, graphql }
     }
 }
 
@@ -65,9 +55,6 @@ pub fn app(
         .app_data(web::Data::new(state.db.clone()))
         .app_data(web::Data::new(state.auth.clone()))
         .app_data(web::Data::new(state.graphql.clone()))
-        .app_data(web::Data::new(state.graphql_limits.clone()))
-        .app_data(web::Data::new(state.graphql_gate.clone()))
-        .app_data(state.graphql_documents.clone())
         .app_data(web::PayloadConfig::new(rest::body::MAX_BODY_BYTES))
         .app_data(
             web::QueryConfig::default()

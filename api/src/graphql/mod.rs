@@ -18,7 +18,7 @@ use actix_web::http::StatusCode;
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::{Context, EmptySubscription, Schema, ID};
+use async_graphql::{Context, EmptySubscription, Schema, ValidationMode, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use pcr_schema::{Actor, Db};
@@ -46,23 +46,40 @@ impl Default for GraphqlLimits {
     }
 }
 
-/// How many GraphQL requests run at once: each holds one pooled connection from its first
-/// statement to its last, so no more than the pool has. The rest wait their turn without
-/// tying up a thread.
+/// Everything GraphQL requests share; cheap to clone.
 #[derive(Clone)]
-pub struct Gate(Arc<tokio::sync::Semaphore>);
+pub struct Graphql {
+    /// The schema, validating every rule.
+    schema: ApiSchema,
+    /// The same schema checking only the limits (depth, complexity), for a document already
+    /// found valid with the same operation and variables.
+    checked: ApiSchema,
+    limits: GraphqlLimits,
+    /// How many requests run at once: each holds one pooled connection from its first
+    /// statement to its last, so no more than the pool has. The rest wait their turn
+    /// without tying up a thread.
+    gate: Arc<tokio::sync::Semaphore>,
+    documents: Arc<DocumentCache>,
+}
 
-impl Gate {
-    pub fn new(db: &Db) -> Gate {
-        Gate(Arc::new(tokio::sync::Semaphore::new(db.max_connections().max(1) as usize)))
+impl Graphql {
+    pub fn new(db: &Db, limits: GraphqlLimits) -> Graphql {
+        Graphql {
+            schema: build_schema(&limits, ValidationMode::Strict),
+            checked: build_schema(&limits, ValidationMode::Fast),
+            gate: Arc::new(tokio::sync::Semaphore::new(db.max_connections().max(1) as usize)),
+            documents: Arc::new(DocumentCache::default()),
+            limits,
+        }
     }
 }
 
 /// Request bodies larger than this are not even read.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-pub fn build_schema(limits: &GraphqlLimits) -> ApiSchema {
+fn build_schema(limits: &GraphqlLimits, mode: ValidationMode) -> ApiSchema {
     let mut builder = Schema::build(Query, Mutation, EmptySubscription)
+        .validation_mode(mode)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
@@ -75,7 +92,7 @@ pub fn build_schema(limits: &GraphqlLimits) -> ApiSchema {
 
 /// The SDL as committed in `schema/schema.graphql`.
 pub fn sdl() -> String {
-    build_schema(&GraphqlLimits::default()).sdl()
+    build_schema(&GraphqlLimits::default(), ValidationMode::Strict).sdl()
 }
 
 /// The caller of the current request.
@@ -115,10 +132,7 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> HttpResponse {
 /// POST /graphql.
 pub async fn execute(
     req: HttpRequest,
-    schema: web::Data<ApiSchema>,
-    limits: web::Data<GraphqlLimits>,
-    gate: web::Data<Gate>,
-    documents: web::Data<DocumentCache>,
+    graphql: web::Data<Graphql>,
     db: web::Data<Db>,
     body: web::Bytes,
 ) -> HttpResponse {
@@ -136,24 +150,27 @@ pub async fn execute(
             return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not a GraphQL request: {e}"))
         }
     };
-    if request.query.len() > limits.max_query_bytes {
+    let max = graphql.limits.max_query_bytes;
+    if request.query.len() > max {
         return refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             "QUERY_TOO_LARGE",
-            &format!("the query is {} bytes; the limit is {}", request.query.len(), limits.max_query_bytes),
+            &format!("the query is {} bytes; the limit is {max}", request.query.len()),
         );
     }
-    let Ok(permit) = gate.0.clone().acquire_owned().await else {
+    let Ok(permit) = graphql.gate.clone().acquire_owned().await else {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the service is shutting down");
     };
-    let (schema, db, documents) = (schema.get_ref().clone(), db.get_ref().clone(), documents.into_inner());
+    let (graphql, db) = (graphql.get_ref().clone(), db.get_ref().clone());
     let ran = web::block(move || {
         let _permit = permit;
-        documents.prepare(&mut request);
+        let prepared = graphql.documents.prepare(&mut request);
         let db = db.pinned()?;
         let loader = request_loader(db.clone(), caller.0.clone());
         let request = request.data(db).data(loader).data(Caller(caller.0));
+        let schema = if prepared.validated() { &graphql.checked } else { &graphql.schema };
         let mut response = executor::block_on(schema.execute(request));
+        prepared.done(&response);
         // Parse, validation and limit errors come without a code; give them one, so clients
         // can tell them from resolver errors the way they tell REST statuses apart.
         for e in &mut response.errors {
