@@ -15,9 +15,9 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// The cursor after the last item, when another page follows.
     pub next_cursor: Option<String>,
-    /// Each item's own cursor (for Relay edges).
+    /// Each item's own cursor (for Relay edges), encoded only when asked for.
     #[serde(skip)]
-    pub cursors: Vec<String>,
+    pub cursors: Vec<Cursor>,
 }
 
 impl<T> Page<T> {
@@ -41,11 +41,17 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(json)
     }
 
-    /// Decodes a cursor and checks it was made for the same sort order.
-    pub fn decode(s: &str, sort: &str) -> Result<Cursor, DomainError> {
+    /// Decodes a cursor, whatever sort order it was made for.
+    pub fn decode_any(s: &str) -> Result<Cursor, DomainError> {
         let bad = || DomainError::Invalid(vec![FieldError::new("after", "is not a cursor this API issued")]);
         let bytes = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| bad())?;
-        let (s0, value, id): (String, String, String) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        let (sort, value, id): (String, String, String) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        Ok(Cursor { sort, value, id })
+    }
+
+    /// Decodes a cursor and checks it was made for the same sort order.
+    pub fn decode(s: &str, sort: &str) -> Result<Cursor, DomainError> {
+        let Cursor { sort: s0, value, id } = Cursor::decode_any(s)?;
         if s0 != sort {
             return Err(DomainError::Invalid(vec![FieldError::new(
                 "after",
@@ -112,14 +118,14 @@ impl ListWindow {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let sort = self.sort_token();
-        let cursors: Vec<String> = rows
+        let cursors: Vec<Cursor> = rows
             .iter()
             .map(|r| {
                 let (value, id) = key(r);
-                Cursor { sort: sort.clone(), value, id }.encode()
+                Cursor { sort: sort.clone(), value, id }
             })
             .collect();
-        let next_cursor = if more { cursors.last().cloned() } else { None };
+        let next_cursor = if more { cursors.last().map(Cursor::encode) } else { None };
         Page { items: rows, next_cursor, cursors }
     }
 }
@@ -183,6 +189,22 @@ pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, DomainError> {
         .map_err(|_| DomainError::invalid("after", "is not a cursor this API issued"))
 }
 
+/// A timestamp as cursors carry it (what `%Y-%m-%dT%H:%M:%S%.6f` gives), written directly:
+/// chrono's formatter parses its format string on every call.
 pub fn fmt_timestamp(t: &chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() % 1_000_000_000 / 1_000
+    )
 }
+
+#[cfg(test)]
+#[path = "../tests/pagination.rs"]
+mod tests;

@@ -1,13 +1,13 @@
 //! Relay connections over the domain's keyset pages: `first`/`after` read forwards,
 //! `last`/`before` read the reversed order and turn the page round.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::{Context, Object, OutputType, Result};
 use pcr_schema::domain::catalogue::{self, ProgrammeQuery, RoleQuery};
 use pcr_schema::domain::groups::{self, GroupQuery};
 use pcr_schema::domain::placements::{self as placement_queries, PlacementQuery};
 use pcr_schema::domain::practices::{self as practice_queries, MemberOf, PracticeQuery};
-use pcr_schema::pagination::{Page, MAX_LIMIT};
+use pcr_schema::pagination::{Cursor, Page, MAX_LIMIT};
 use pcr_schema::Db;
 
 use super::errors::{bad_input, domain};
@@ -116,7 +116,22 @@ impl Totals {
     }
 }
 
-pub type Conn<N> = Connection<String, N, Totals, EmptyFields>;
+/// An edge's cursor, encoded only if the query asks for it.
+pub struct EdgeCursor(Cursor);
+
+impl CursorType for EdgeCursor {
+    type Error = pcr_schema::DomainError;
+
+    fn decode_cursor(s: &str) -> std::result::Result<Self, Self::Error> {
+        Cursor::decode_any(s).map(EdgeCursor)
+    }
+
+    fn encode_cursor(&self) -> String {
+        self.0.encode()
+    }
+}
+
+pub type Conn<N> = Connection<EdgeCursor, N, Totals, EmptyFields>;
 
 /// Turns a domain page into a connection, reversing it back when read backwards.
 pub fn connection<T, N: OutputType>(page: Page<T>, how: &Resolved, total: Total, node: impl Fn(T) -> N) -> Conn<N> {
@@ -124,8 +139,12 @@ pub fn connection<T, N: OutputType>(page: Page<T>, how: &Resolved, total: Total,
     let had_cursor = how.cursor.is_some();
     let (has_previous, has_next) = if how.backward { (more, had_cursor) } else { (had_cursor, more) };
     let mut conn = Connection::with_additional_fields(has_previous, has_next, Totals(total));
-    let mut edges: Vec<Edge<String, N, EmptyFields>> =
-        page.items.into_iter().zip(page.cursors).map(|(item, cursor)| Edge::new(cursor, node(item))).collect();
+    let mut edges: Vec<Edge<EdgeCursor, N, EmptyFields>> = page
+        .items
+        .into_iter()
+        .zip(page.cursors)
+        .map(|(item, cursor)| Edge::new(EdgeCursor(cursor), node(item)))
+        .collect();
     if how.backward {
         edges.reverse();
     }

@@ -131,7 +131,7 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainRes
         };
         Ok(q.load(c)?)
     })?;
-    Ok(window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view()))
+    Ok(window.finish(rows, |r| cursor_value(&window, r)).map(PlacementRow::into_view))
 }
 
 /// How many placements match the filters (the paging fields are ignored).
@@ -299,7 +299,7 @@ pub(crate) fn pages_of(
         let mut rows = grouped.remove(k.as_str()).unwrap_or_default();
         rows.sort_by_key(|(_, rank)| *rank);
         let rows: Vec<PlacementRow> = rows.into_iter().map(|(r, _)| r).collect();
-        out.insert(k.clone(), window.finish(rows, |r| cursor_value(window, r)).map(|r| r.view()));
+        out.insert(k.clone(), window.finish(rows, |r| cursor_value(window, r)).map(PlacementRow::into_view));
     }
     out
 }

@@ -156,7 +156,7 @@ pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> Dom
         };
         Ok(q.load(c)?)
     })?;
-    Ok(window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view()))
+    Ok(window.finish(rows, |r| cursor_value(&window, r)).map(PracticeRow::into_view))
 }
 
 /// How many practices match the filters (the paging fields are ignored).
@@ -207,8 +207,12 @@ pub fn members_with_placements(
 /// and its role, or nulls for a member without placements.
 type MemberRow = ((PracticeRow, String), Option<PlacementRow>, Option<i64>, Option<RoleRow>);
 
-/// Members read (each with its group code), and the joined rows when placements came too.
-type MembersRead = (Vec<(PracticeRow, String)>, Option<Vec<MemberRow>>);
+/// A placement of a joined row, its rank and its role (all null for a member without).
+type JoinedPlacement = (Option<PlacementRow>, Option<i64>, Option<RoleRow>);
+
+/// Members read (each with its group code), and the placement parts of the joined rows when
+/// placements came too.
+type MembersRead = (Vec<(PracticeRow, String)>, Option<Vec<JoinedPlacement>>);
 
 fn members(
     db: &Db,
@@ -330,7 +334,7 @@ fn members(
         .iter()
         .map(|code| {
             let rows = per_group.remove(code).unwrap_or_default();
-            let page = window.finish(rows, |r| cursor_value(&window, r)).map(|r| r.view());
+            let page = window.finish(rows, |r| cursor_value(&window, r)).map(PracticeRow::into_view);
             (code.clone(), (page, totals.get(code).copied().unwrap_or(0)))
         })
         .collect();
@@ -341,7 +345,7 @@ fn members(
             let mut roles = HashMap::new();
             let mut seen = HashSet::new();
             let mut ranked = Vec::new();
-            for (_, placement, rank, role) in rows {
+            for (placement, rank, role) in rows {
                 if let (Some(p), Some(rank)) = (placement, rank) {
                     // A practice in two of the groups comes twice with the same placements.
                     if seen.insert(p.id.clone()) {
@@ -365,16 +369,16 @@ fn members(
 }
 
 /// Splits the rows of [`MembersWithPlacements`] into the member rows (each member once per
-/// group, in the order they first come) and the rows themselves, for their placements.
+/// group, in the order they first come) and the placement parts of the rows.
 fn split_members(rows: Vec<MemberRow>) -> MembersRead {
     let mut members: Vec<(PracticeRow, String)> = Vec::new();
-    let mut seen = HashSet::new();
+    let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut rest = Vec::with_capacity(rows.len());
-    for (member, placement, rank, role) in rows {
-        if seen.insert((member.0.id.clone(), member.1.clone())) {
-            members.push(member.clone());
+    for ((practice, group), placement, rank, role) in rows {
+        if seen.insert((practice.id.clone(), group.clone())) {
+            members.push((practice, group));
         }
-        rest.push((member, placement, rank, role));
+        rest.push((placement, rank, role));
     }
     (members, Some(rest))
 }

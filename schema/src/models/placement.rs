@@ -162,23 +162,28 @@ impl PlacementRow {
     }
 
     pub fn view(&self) -> Placement {
+        self.clone().into_view()
+    }
+
+    /// The view, taking the row's strings rather than copying them (for lists).
+    pub fn into_view(self) -> Placement {
         Placement {
-            id: self.id.clone(),
-            staff_ref: self.staff_ref.clone(),
-            role_code: self.role_code.clone(),
-            programme_code: self.programme_code.clone(),
             host_type: self.host_type(),
             host_code: self.host_code().map(str::to_string),
-            host_name: self.external_host_name.clone(),
-            hours_per_week: self.hours_per_week,
             fte: fte(self.hours_per_week),
-            start_date: self.start_date,
-            end_date: self.end_date,
             status: status_on(self.start_date, self.end_date, crate::today()),
             funding: self.funding.as_deref().and_then(Funding::parse),
-            notes: self.notes.clone(),
-            source: self.source.clone(),
-            created_by: self.created_by.clone(),
+            id: self.id,
+            staff_ref: self.staff_ref,
+            role_code: self.role_code,
+            programme_code: self.programme_code,
+            host_name: self.external_host_name,
+            hours_per_week: self.hours_per_week,
+            start_date: self.start_date,
+            end_date: self.end_date,
+            notes: self.notes,
+            source: self.source,
+            created_by: self.created_by,
             version: self.version,
             created_at: super::utc(self.created_at),
             updated_at: super::utc(self.updated_at),

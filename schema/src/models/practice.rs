@@ -107,26 +107,31 @@ pub struct PracticeInput {
 
 impl PracticeRow {
     pub fn view(&self) -> Practice {
+        self.clone().into_view()
+    }
+
+    /// The view, taking the row's strings rather than copying them (for lists).
+    pub fn into_view(self) -> Practice {
         Practice {
-            id: self.id.clone(),
-            ods_code: self.ods_code.clone(),
-            name: self.name.clone(),
             address_lines: self
                 .address_lines
                 .as_deref()
                 .map(|a| a.split('\n').map(str::to_string).collect())
                 .unwrap_or_default(),
-            postcode: self.postcode.clone(),
-            region_code: self.region_code.clone(),
-            icb_code: self.icb_code.clone(),
-            commissioner_code: self.commissioner_code.clone(),
-            list_size: self.list_size,
             status: PracticeStatus::parse(&self.status).unwrap_or(PracticeStatus::Active),
-            merged_into: self.merged_into.clone(),
+            id: self.id,
+            ods_code: self.ods_code,
+            name: self.name,
+            postcode: self.postcode,
+            region_code: self.region_code,
+            icb_code: self.icb_code,
+            commissioner_code: self.commissioner_code,
+            list_size: self.list_size,
+            merged_into: self.merged_into,
             opened_on: self.opened_on,
             closed_on: self.closed_on,
-            phone: self.phone.clone(),
-            source: self.source.clone(),
+            phone: self.phone,
+            source: self.source,
             version: self.version,
             created_at: super::utc(self.created_at),
             updated_at: super::utc(self.updated_at),
