@@ -230,14 +230,13 @@ pub struct IctMembershipsOf(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PartnerServicesOf(pub String);
 
-/// A page of a parent's placements; `args` is the query, serialised, so that keys with the
-/// same arguments batch together. `with_roles`: the query goes on to the placements' roles,
+/// A page of a parent's placements; keys with the same arguments (`args`) batch together. `with_roles`: the query goes on to the placements' roles,
 /// so the page's statement brings them too.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PlacementsOf {
     pub parent: PlacementParent,
     pub key: String,
-    pub args: Arc<str>,
+    pub args: Arc<PlacementQuery>,
     pub with_roles: bool,
 }
 /// The number of a parent's placements matching a query.
@@ -250,14 +249,14 @@ pub struct PlacementCountOf(pub PlacementsOf);
 pub struct MembersOf {
     pub kind: GroupKind,
     pub code: String,
-    pub args: Arc<str>,
+    pub args: Arc<PracticeQuery>,
     pub placements: Option<NestedPlacements>,
 }
 
 /// The page of placements asked for under every member practice, keyed as [`PlacementsOf`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NestedPlacements {
-    pub args: Arc<str>,
+    pub args: Arc<PlacementQuery>,
     pub with_roles: bool,
 }
 
@@ -268,10 +267,6 @@ fn by_args<K: Clone, A: Clone + Eq + std::hash::Hash>(keys: &[K], args: impl Fn(
         out.entry(args(k)).or_default().push(k.clone());
     }
     out
-}
-
-fn parse_args<T: serde::de::DeserializeOwned>(args: &str) -> Result<T, async_graphql::Error> {
-    serde_json::from_str(args).map_err(|e| async_graphql::Error::new(format!("internal loader key: {e}")))
 }
 
 macro_rules! simple_loader {
@@ -337,11 +332,11 @@ impl Loader<PlacementsOf> for Loaders {
     async fn load(&self, keys: &[PlacementsOf]) -> Result<HashMap<PlacementsOf, Page<Placement>>, Self::Error> {
         let mut out = HashMap::new();
         for ((parent, args), group) in by_args(keys, |k| (k.parent, k.args.clone())) {
-            let query: PlacementQuery = parse_args(&args)?;
+            let query: &PlacementQuery = &args;
             let (db, actor) = (&self.db, self.actor.as_ref());
             let codes: Vec<String> = group.iter().map(|k| k.key.clone()).collect();
             let with_roles = group.iter().any(|k| k.with_roles);
-            let found = domain(|| placement_queries::pages_by_parent(db, actor, parent, &codes, &query, with_roles))?;
+            let found = domain(|| placement_queries::pages_by_parent(db, actor, parent, &codes, query, with_roles))?;
             self.prime(found.roles.into_iter().map(|(code, role)| (RoleKey(code), role)));
             let mut pages = found.pages;
             // The same parent may be asked for with and without its roles: hand a page over
@@ -367,11 +362,11 @@ impl Loader<PlacementCountOf> for Loaders {
     async fn load(&self, keys: &[PlacementCountOf]) -> Result<HashMap<PlacementCountOf, i64>, Self::Error> {
         let mut out = HashMap::new();
         for ((parent, args), group) in by_args(keys, |k| (k.0.parent, k.0.args.clone())) {
-            let query: PlacementQuery = parse_args(&args)?;
+            let query: &PlacementQuery = &args;
             let (db, actor) = (self.db.clone(), self.actor.clone());
             let codes: Vec<String> = group.iter().map(|k| k.0.key.clone()).collect();
             let mut counts =
-                domain(|| placement_queries::counts_by_parent(&db, actor.as_ref(), parent, &codes, &query))?;
+                domain(|| placement_queries::counts_by_parent(&db, actor.as_ref(), parent, &codes, query))?;
             for k in group {
                 let n = counts.remove(&k.0.key).unwrap_or(0);
                 out.insert(k, n);
@@ -388,20 +383,20 @@ impl Loader<MembersOf> for Loaders {
     async fn load(&self, keys: &[MembersOf]) -> Result<HashMap<MembersOf, (Page<Practice>, i64)>, Self::Error> {
         let mut out = HashMap::new();
         for ((kind, args, nested), group) in by_args(keys, |k| (k.kind, k.args.clone(), k.placements.clone())) {
-            let query: PracticeQuery = parse_args(&args)?;
+            let query: &PracticeQuery = &args;
             let codes: Vec<String> = group.iter().map(|k| k.code.clone()).collect();
             let mut pages = match &nested {
-                None => domain(|| practice_queries::members_by_group(&self.db, kind, &codes, &query))?,
+                None => domain(|| practice_queries::members_by_group(&self.db, kind, &codes, query))?,
                 Some(n) => {
-                    let pq: PlacementQuery = parse_args(&n.args)?;
+                    let pq: &PlacementQuery = &n.args;
                     let (pages, placements) = domain(|| {
                         practice_queries::members_with_placements(
                             &self.db,
                             self.actor.as_ref(),
                             kind,
                             &codes,
-                            &query,
-                            &pq,
+                            query,
+                            pq,
                         )
                     })?;
                     if let Some(found) = placements {

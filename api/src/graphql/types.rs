@@ -43,10 +43,6 @@ fn loader<'a>(ctx: &'a Context<'_>) -> Result<&'a RequestLoader> {
     ctx.data::<RequestLoader>()
 }
 
-fn args_key<T: serde::Serialize>(query: &T) -> Result<Arc<str>> {
-    serde_json::to_string(query).map(Arc::from).map_err(|e| async_graphql::Error::new(e.to_string()))
-}
-
 /// A parent's placements as a connection, batched with its siblings'.
 #[allow(clippy::too_many_arguments)]
 async fn placements_of(
@@ -61,7 +57,7 @@ async fn placements_of(
     let query = PlacementFilter::query(filter, &how);
     // Roles asked for under the page come with the page's statement.
     let with_roles = wants_roles(&ctx.look_ahead());
-    let k = PlacementsOf { parent, key: key.to_string(), args: args_key(&query)?, with_roles };
+    let k = PlacementsOf { parent, key: key.to_string(), args: Arc::new(query), with_roles };
     let p = loader(ctx)?.load_one(k.clone()).await?.unwrap_or(pcr_schema::pagination::Page {
         items: vec![],
         next_cursor: None,
@@ -93,7 +89,7 @@ fn nested_placements(ctx: &Context<'_>) -> Option<NestedPlacements> {
     let filter: Option<PlacementFilter> = arg(&args, "filter")?;
     let how = page.resolve(PlacementOrder::token(order_by)).ok()?;
     let query = PlacementFilter::query(filter, &how);
-    Some(NestedPlacements { args: args_key(&query).ok()?, with_roles: wants_roles(&Lookahead::from(*field)) })
+    Some(NestedPlacements { args: Arc::new(query), with_roles: wants_roles(&Lookahead::from(*field)) })
 }
 
 /// A group's member practices as a connection, batched with its siblings'.
@@ -107,7 +103,7 @@ async fn members_of(
 ) -> Result<Conn<PracticeNode>> {
     let how = page.resolve(PracticeOrder::token(order_by))?;
     let query = PracticeFilter::query(filter, &how);
-    let k = MembersOf { kind, code: code.to_string(), args: args_key(&query)?, placements: nested_placements(ctx) };
+    let k = MembersOf { kind, code: code.to_string(), args: Arc::new(query), placements: nested_placements(ctx) };
     let (p, total) = loader(ctx)?
         .load_one(k)
         .await?

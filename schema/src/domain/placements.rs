@@ -18,7 +18,7 @@ use crate::pagination::{fmt_timestamp, parse_date, parse_timestamp, ListWindow, 
 use crate::tables::placements;
 
 /// Filters and paging for placement lists.
-#[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Hash, serde::Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PlacementQuery {
     /// Role code, e.g. `physician-associate`.

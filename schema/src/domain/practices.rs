@@ -27,7 +27,7 @@ use crate::{keyset, keyset_filter, keyset_order};
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// Filters and paging for practice lists.
-#[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Hash, serde::Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PracticeQuery {
     /// Part of the practice name (any case), or an exact ODS code.
