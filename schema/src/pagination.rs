@@ -17,7 +17,7 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
     /// Each item's own cursor (for Relay edges), encoded only when asked for.
     #[serde(skip)]
-    pub cursors: Vec<Cursor>,
+    pub cursors: Vec<RowCursor>,
 }
 
 impl<T> Page<T> {
@@ -59,6 +59,38 @@ impl Cursor {
             )]));
         }
         Ok(Cursor { sort: s0, value, id })
+    }
+}
+
+/// A row's value of the sort key, kept as read and written out only when its cursor is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortValue {
+    Text(String),
+    Timestamp(chrono::NaiveDateTime),
+    Date(chrono::NaiveDate),
+}
+
+impl SortValue {
+    fn text(&self) -> String {
+        match self {
+            SortValue::Text(s) => s.clone(),
+            SortValue::Timestamp(t) => fmt_timestamp(t),
+            SortValue::Date(d) => d.format("%Y-%m-%d").to_string(),
+        }
+    }
+}
+
+/// The cursor of a row on a page, encoded when asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowCursor {
+    pub sort: String,
+    pub value: SortValue,
+    pub id: String,
+}
+
+impl RowCursor {
+    pub fn encode(&self) -> String {
+        Cursor { sort: self.sort.clone(), value: self.value.text(), id: self.id.clone() }.encode()
     }
 }
 
@@ -114,18 +146,18 @@ impl ListWindow {
     }
 
     /// Cuts the extra row fetched to learn whether another page exists.
-    pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> (String, String)) -> Page<T> {
+    pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> (SortValue, String)) -> Page<T> {
         let more = rows.len() as i64 > self.limit;
         rows.truncate(self.limit as usize);
         let sort = self.sort_token();
-        let cursors: Vec<Cursor> = rows
+        let cursors: Vec<RowCursor> = rows
             .iter()
             .map(|r| {
                 let (value, id) = key(r);
-                Cursor { sort: sort.clone(), value, id }
+                RowCursor { sort: sort.clone(), value, id }
             })
             .collect();
-        let next_cursor = if more { cursors.last().map(Cursor::encode) } else { None };
+        let next_cursor = if more { cursors.last().map(RowCursor::encode) } else { None };
         Page { items: rows, next_cursor, cursors }
     }
 }

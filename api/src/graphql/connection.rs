@@ -7,7 +7,7 @@ use pcr_schema::domain::catalogue::{self, ProgrammeQuery, RoleQuery};
 use pcr_schema::domain::groups::{self, GroupQuery};
 use pcr_schema::domain::placements::{self as placement_queries, PlacementQuery};
 use pcr_schema::domain::practices::{self as practice_queries, MemberOf, PracticeQuery};
-use pcr_schema::pagination::{Cursor, Page, MAX_LIMIT};
+use pcr_schema::pagination::{Cursor, Page, RowCursor, SortValue, MAX_LIMIT};
 use pcr_schema::Db;
 
 use super::errors::{bad_input, domain};
@@ -117,13 +117,14 @@ impl Totals {
 }
 
 /// An edge's cursor, encoded only if the query asks for it.
-pub struct EdgeCursor(Cursor);
+pub struct EdgeCursor(RowCursor);
 
 impl CursorType for EdgeCursor {
     type Error = pcr_schema::DomainError;
 
     fn decode_cursor(s: &str) -> std::result::Result<Self, Self::Error> {
-        Cursor::decode_any(s).map(EdgeCursor)
+        let Cursor { sort, value, id } = Cursor::decode_any(s)?;
+        Ok(EdgeCursor(RowCursor { sort, value: SortValue::Text(value), id }))
     }
 
     fn encode_cursor(&self) -> String {

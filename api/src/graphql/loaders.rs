@@ -230,14 +230,23 @@ pub struct IctMembershipsOf(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PartnerServicesOf(pub String);
 
-/// A page of a parent's placements; keys with the same arguments (`args`) batch together. `with_roles`: the query goes on to the placements' roles,
-/// so the page's statement brings them too.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A page of a parent's placements; keys with the same arguments (`args`) batch together.
+/// `with_roles`: the query goes on to the placements' roles, so the page's statement brings
+/// them too.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlacementsOf {
     pub parent: PlacementParent,
     pub key: String,
     pub args: Arc<PlacementQuery>,
     pub with_roles: bool,
+}
+
+// The arguments are compared but not hashed: hashing a whole query for every parent's key
+// cost more than the rare clash of one parent's pages with different arguments.
+impl std::hash::Hash for PlacementsOf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.parent, &self.key, self.with_roles).hash(state);
+    }
 }
 /// The number of a parent's placements matching a query.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -245,12 +254,19 @@ pub struct PlacementCountOf(pub PlacementsOf);
 /// A page of a group's member practices, with the group's total. `placements`: the query
 /// goes on to one page of each member's placements, with these arguments; the members'
 /// statement brings those pages too and they wait in the placement loader.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MembersOf {
     pub kind: GroupKind,
     pub code: String,
     pub args: Arc<PracticeQuery>,
     pub placements: Option<NestedPlacements>,
+}
+
+// As for PlacementsOf: the arguments are compared, not hashed.
+impl std::hash::Hash for MembersOf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.kind, &self.code).hash(state);
+    }
 }
 
 /// The page of placements asked for under every member practice, keyed as [`PlacementsOf`].

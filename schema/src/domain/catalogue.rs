@@ -10,7 +10,7 @@ use crate::error::DomainResult;
 use crate::keyset;
 use crate::models::programme::{Programme, ProgrammeRow};
 use crate::models::role::{Regulator, Role, RoleRow, StaffGroup};
-use crate::pagination::{parse_text, ListWindow, Page};
+use crate::pagination::{parse_text, ListWindow, Page, SortValue};
 use crate::tables::{programmes, roles};
 
 /// Filters and paging for the role catalogue.
@@ -81,7 +81,9 @@ pub fn list_roles(db: &Db, query: &RoleQuery) -> DomainResult<Page<Role>> {
         Ok(q.load(c)?)
     })?;
     let by_name = window.sort == "name";
-    Ok(window.finish(rows, |r| (if by_name { r.name.clone() } else { r.code.clone() }, r.id.clone())).map(|r| r.view()))
+    Ok(window
+        .finish(rows, |r| (SortValue::Text(if by_name { r.name.clone() } else { r.code.clone() }), r.id.clone()))
+        .map(|r| r.view()))
 }
 
 fn programmes_filtered(query: &ProgrammeQuery) -> programmes::BoxedQuery<'static, MultiBackend> {
@@ -109,5 +111,7 @@ pub fn list_programmes(db: &Db, query: &ProgrammeQuery) -> DomainResult<Page<Pro
         Ok(q.load(c)?)
     })?;
     let by_name = window.sort == "name";
-    Ok(window.finish(rows, |r| (if by_name { r.name.clone() } else { r.code.clone() }, r.id.clone())).map(|r| r.view()))
+    Ok(window
+        .finish(rows, |r| (SortValue::Text(if by_name { r.name.clone() } else { r.code.clone() }), r.id.clone()))
+        .map(|r| r.view()))
 }

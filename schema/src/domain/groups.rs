@@ -12,7 +12,7 @@ use crate::keyset;
 use crate::models::federation::{Federation, FederationRow};
 use crate::models::ict::{IctRow, IctStatus, IntegratedCareTeam};
 use crate::models::membership::{FederationMembership, IctMembership, PartnerService};
-use crate::pagination::{fmt_timestamp, parse_text, parse_timestamp, ListWindow, Page};
+use crate::pagination::{parse_text, parse_timestamp, ListWindow, Page, SortValue};
 use crate::tables::{federations, integrated_care_teams as icts};
 
 /// Filters and paging for federation and ICT lists.
@@ -72,9 +72,9 @@ macro_rules! group_list {
         })?;
         let page = window.finish(rows, |r| {
             let v = match window.sort.as_str() {
-                "name" => r.name.clone(),
-                "updatedAt" => fmt_timestamp(&r.updated_at),
-                _ => r.code.clone(),
+                "name" => SortValue::Text(r.name.clone()),
+                "updatedAt" => SortValue::Timestamp(r.updated_at),
+                _ => SortValue::Text(r.code.clone()),
             };
             (v, r.id.clone())
         });

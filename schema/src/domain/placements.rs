@@ -14,7 +14,7 @@ use crate::error::DomainResult;
 use crate::keyset;
 use crate::models::placement::{HostType, Placement, PlacementRow, PlacementStatus};
 use crate::models::role::{Role, RoleRow};
-use crate::pagination::{fmt_timestamp, parse_date, parse_timestamp, ListWindow, Page};
+use crate::pagination::{parse_date, parse_timestamp, ListWindow, Page, SortValue};
 use crate::tables::placements;
 
 /// Filters and paging for placement lists.
@@ -110,11 +110,11 @@ pub(crate) fn window(query: &PlacementQuery) -> DomainResult<ListWindow> {
     ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), PLACEMENT_SORTS)
 }
 
-fn cursor_value(window: &ListWindow, r: &PlacementRow) -> (String, String) {
+fn cursor_value(window: &ListWindow, r: &PlacementRow) -> (SortValue, String) {
     let v = match window.sort.as_str() {
-        "startDate" => r.start_date.format("%Y-%m-%d").to_string(),
-        "updatedAt" => fmt_timestamp(&r.updated_at),
-        _ => fmt_timestamp(&r.created_at),
+        "startDate" => SortValue::Date(r.start_date),
+        "updatedAt" => SortValue::Timestamp(r.updated_at),
+        _ => SortValue::Timestamp(r.created_at),
     };
     (v, r.id.clone())
 }

@@ -19,7 +19,7 @@ use crate::models::ict::IntegratedCareTeam;
 use crate::models::placement::PlacementRow;
 use crate::models::practice::{Practice, PracticeRow, PracticeStatus};
 use crate::models::role::RoleRow;
-use crate::pagination::{fmt_timestamp, parse_text, parse_timestamp, ListWindow, Page};
+use crate::pagination::{parse_text, parse_timestamp, ListWindow, Page, SortValue};
 use crate::tables::{federation_memberships as fm, ict_memberships as im, placements, practices};
 use crate::validate::postcode_prefix;
 use crate::{keyset, keyset_filter, keyset_order};
@@ -136,11 +136,11 @@ fn window(query: &PracticeQuery) -> DomainResult<ListWindow> {
     ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), PRACTICE_SORTS)
 }
 
-fn cursor_value(window: &ListWindow, r: &PracticeRow) -> (String, String) {
+fn cursor_value(window: &ListWindow, r: &PracticeRow) -> (SortValue, String) {
     let v = match window.sort.as_str() {
-        "name" => r.name.clone(),
-        "updatedAt" => fmt_timestamp(&r.updated_at),
-        _ => r.ods_code.clone(),
+        "name" => SortValue::Text(r.name.clone()),
+        "updatedAt" => SortValue::Timestamp(r.updated_at),
+        _ => SortValue::Text(r.ods_code.clone()),
     };
     (v, r.id.clone())
 }
