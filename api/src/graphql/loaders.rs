@@ -2,7 +2,10 @@
 //! query costs one statement per relation per level, however many parents it has.
 
 use std::any::{Any, TypeId};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+// foldhash for the request's own maps (the Loader trait fixes the std map it returns).
+use foldhash::{HashMap as FastMap, HashMapExt, HashSet as FastSet, HashSetExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -30,7 +33,7 @@ pub struct Loaders {
     actor: Option<Actor>,
     /// Records a loader's statement brought along for another loader (the roles joined onto
     /// a page of placements), by key type (`HashMap<K, V>` behind `Any`).
-    primed: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
+    primed: Mutex<FastMap<TypeId, Box<dyn Any + Send>>>,
 }
 
 impl Loaders {
@@ -40,8 +43,8 @@ impl Loaders {
         V: Send + 'static,
     {
         let mut primed = self.primed.lock().unwrap_or_else(|p| p.into_inner());
-        let map = primed.entry(TypeId::of::<K>()).or_insert_with(|| Box::new(HashMap::<K, V>::new()));
-        if let Some(map) = map.downcast_mut::<HashMap<K, V>>() {
+        let map = primed.entry(TypeId::of::<K>()).or_insert_with(|| Box::new(FastMap::<K, V>::new()));
+        if let Some(map) = map.downcast_mut::<FastMap<K, V>>() {
             map.extend(entries);
         }
     }
@@ -52,7 +55,7 @@ impl Loaders {
         V: Clone + 'static,
     {
         let primed = self.primed.lock().unwrap_or_else(|p| p.into_inner());
-        primed.get(&TypeId::of::<K>())?.downcast_ref::<HashMap<K, V>>()?.get(key).cloned()
+        primed.get(&TypeId::of::<K>())?.downcast_ref::<FastMap<K, V>>()?.get(key).cloned()
     }
 }
 
@@ -71,13 +74,13 @@ struct Shared {
     /// Keys asked for so far; a batch waits until this stops moving.
     requested: AtomicU64,
     /// The open batch of each key type (`Batch<K, V>` behind `Any`).
-    open: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
+    open: Mutex<FastMap<TypeId, Box<dyn Any + Send>>>,
 }
 
 type Loaded<K, V> = Result<Arc<HashMap<K, V>>, async_graphql::Error>;
 
 struct Batch<K, V> {
-    keys: HashSet<K>,
+    keys: FastSet<K>,
     waiters: Vec<oneshot::Sender<Loaded<K, V>>>,
 }
 
@@ -142,7 +145,7 @@ impl Shared {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let entry = open
             .entry(TypeId::of::<K>())
-            .or_insert_with(|| Box::new(Batch::<K, V<K>> { keys: HashSet::new(), waiters: Vec::new() }));
+            .or_insert_with(|| Box::new(Batch::<K, V<K>> { keys: FastSet::new(), waiters: Vec::new() }));
         match entry.downcast_mut::<Batch<K, V<K>>>() {
             Some(batch) => {
                 let first = batch.waiters.is_empty();
@@ -195,9 +198,9 @@ async fn settle(requested: &AtomicU64) {
 pub fn request_loader(db: Db, actor: Option<Actor>) -> RequestLoader {
     RequestLoader {
         shared: Arc::new(Shared {
-            loaders: Loaders { db, actor, primed: Mutex::new(HashMap::new()) },
+            loaders: Loaders { db, actor, primed: Mutex::new(FastMap::new()) },
             requested: AtomicU64::new(0),
-            open: Mutex::new(HashMap::new()),
+            open: Mutex::new(FastMap::new()),
         }),
     }
 }
@@ -277,8 +280,8 @@ pub struct NestedPlacements {
 }
 
 /// Groups keys that share their arguments, so each group is one statement.
-fn by_args<K: Clone, A: Clone + Eq + std::hash::Hash>(keys: &[K], args: impl Fn(&K) -> A) -> HashMap<A, Vec<K>> {
-    let mut out: HashMap<A, Vec<K>> = HashMap::new();
+fn by_args<K: Clone, A: Clone + Eq + std::hash::Hash>(keys: &[K], args: impl Fn(&K) -> A) -> FastMap<A, Vec<K>> {
+    let mut out: FastMap<A, Vec<K>> = FastMap::new();
     for k in keys {
         out.entry(args(k)).or_default().push(k.clone());
     }

@@ -1,6 +1,8 @@
 //! Reading placements with filters, and ending one.
 
-use std::collections::HashMap;
+// foldhash: these maps are keyed by codes and ids on every nested page; SipHash was a few
+// per cent of a request.
+use foldhash::{HashMap, HashMapExt};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;

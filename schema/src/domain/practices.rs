@@ -1,6 +1,8 @@
 //! Reading practices: lists with filters and keyset pages, and a practice's groups.
 
-use std::collections::{HashMap, HashSet};
+// foldhash: these maps are keyed by codes and ids on every nested page; SipHash was a few
+// per cent of a request.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
