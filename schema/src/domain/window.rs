@@ -1,5 +1,8 @@
-//! "Top N per group" for nested pages: wraps a query that selects a `ROW_NUMBER() … AS rn`
-//! column and keeps the first rows of every partition, in one statement on both backends.
+//! Query fragments Diesel's DSL has no words for, for nested pages in one statement on both
+//! backends: "top N per group" over a query that selects a `ROW_NUMBER() … AS rn` (with the
+//! rows' roles joined on, or counted per group), a group's members joined with their first
+//! placements, and column lists rendered once. Each renders only fixed identifiers and binds,
+//! so its statements stay prepared.
 
 use diesel::backend::Backend;
 use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
@@ -79,6 +82,7 @@ impl QueryId for GroupKey {
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
+/// The first rows of every partition of a query that selects a `ROW_NUMBER() … AS rn`.
 #[derive(Debug, Clone)]
 pub struct TopPerGroup<Q> {
     inner: Q,
@@ -192,8 +196,8 @@ impl<Q: Query> Query for TopPerGroupWithRoles<Q> {
 impl<Q, Conn> RunQueryDsl<Conn> for TopPerGroupWithRoles<Q> {}
 
 /// A group's member practices, each followed by the first rows of its ranked placements and
-/// their roles, in one statement. `members` selects every practice column and the group code
-/// (`group`); `ranked` selects every placement column and `rn`, ranked per host practice.
+/// their roles, in one statement. `members` selects every practice column and the group's
+/// code; `ranked` selects every placement column and `rn`, ranked per host practice.
 /// One row per placement kept, or one with nulls for a practice with none, in the members'
 /// order (`order`, then id); the placements of a member come in no particular order (their
 /// rank says), which spares PostgreSQL a sort.
