@@ -243,7 +243,8 @@ impl Db {
         Ok(applied)
     }
 
-    /// Runs `f` in one read transaction (a consistent snapshot).
+    /// Runs `f` on one connection (this handle's pinned one when it has one), outside any
+    /// transaction: each statement sees the data committed when it starts.
     pub fn read<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>) -> Result<T, DomainError> {
         let mut conn = self.conn()?;
         f(&mut conn)
