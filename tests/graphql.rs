@@ -598,13 +598,31 @@ async fn limits_refuse_expensive_queries(app: TestApp) {
     let limits = pcr_api::graphql::GraphqlLimits { introspection: false, ..Default::default() };
     let closed = pcr_api::AppState::new(app.db().clone(), app.state.auth.clone(), limits);
     let svc = actix_web::test::init_service(pcr_api::app(&closed)).await;
-    let req = actix_web::test::TestRequest::post()
-        .uri("/graphql")
-        .insert_header(("content-type", "application/json"))
-        .set_payload(json!({"query": "{ __schema { types { name } } }"}).to_string())
-        .to_request();
-    let body: Value = actix_web::test::call_and_read_body_json(&svc, req).await;
-    assert_eq!(body["data"]["__schema"], Value::Null, "introspection off: the schema is not revealed: {body}");
+    let closed_query = |query: &str| {
+        actix_web::test::TestRequest::post()
+            .uri("/graphql")
+            .insert_header(("content-type", "application/json"))
+            .set_payload(json!({ "query": query }).to_string())
+            .to_request()
+    };
+    let statements = app.db().statements();
+    for query in [
+        "{ __schema { types { name } } }",
+        "{ roles { totalCount } t: __type(name: \"Practice\") { name } }",
+        "query { ...root } fragment root on Query { __schema { queryType { name } } }",
+        "{ ... on Query { __type(name: \"Role\") { fields { name } } } }",
+    ] {
+        let body: Value = actix_web::test::call_and_read_body_json(&svc, closed_query(query)).await;
+        assert!(body.get("data").is_none_or(Value::is_null), "introspection off: nothing runs for {query}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{query}: {body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap_or("").contains("introspection is disabled"), "{body}");
+    }
+    assert_eq!(app.db().statements(), statements, "a refused introspection query runs no SQL");
+    // Everything else still runs, `__typename` included.
+    let body: Value =
+        actix_web::test::call_and_read_body_json(&svc, closed_query("{ __typename roles { totalCount } }")).await;
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    assert!(body["data"]["roles"]["totalCount"].as_i64().is_some_and(|n| n > 0), "{body}");
     let open = app.gql(None, "{ __schema { queryType { name } } }", json!({})).await;
     assert_eq!(open.body["data"]["__schema"]["queryType"]["name"], "Query");
 }

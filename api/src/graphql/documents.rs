@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Request, Response};
 use lru::LruCache;
 
@@ -19,6 +19,8 @@ const VALID_INPUTS: usize = 64;
 
 struct Document {
     parsed: ExecutableDocument,
+    /// Whether it selects `__schema` or `__type` anywhere (see [`Prepared::introspects`]).
+    introspects: bool,
     /// `operationName` and variables (as JSON) the document was valid with.
     valid_with: Mutex<HashSet<String>>,
 }
@@ -48,7 +50,8 @@ impl DocumentCache {
             Some(doc) => doc,
             None => match async_graphql::parser::parse_query(&request.query) {
                 Ok(parsed) => {
-                    let doc = Arc::new(Document { parsed, valid_with: Mutex::new(HashSet::new()) });
+                    let introspects = introspects(&parsed);
+                    let doc = Arc::new(Document { parsed, introspects, valid_with: Mutex::new(HashSet::new()) });
                     self.0.lock().unwrap_or_else(|p| p.into_inner()).put(request.query.clone(), doc.clone());
                     doc
                 }
@@ -62,6 +65,13 @@ impl DocumentCache {
 }
 
 impl Prepared {
+    /// Whether the document asks for the schema (`__schema` or `__type`), in any operation
+    /// or fragment; `__typename` is not introspection. Those fields are valid only at a
+    /// query's root, so wherever else they appear validation refuses the document anyway.
+    pub fn introspects(&self) -> bool {
+        self.document.as_ref().is_some_and(|d| d.introspects)
+    }
+
     /// Whether the document was valid with these operation and variables before.
     pub fn validated(&self) -> bool {
         self.validated
@@ -81,4 +91,19 @@ impl Prepared {
             }
         }
     }
+}
+
+fn introspects(doc: &ExecutableDocument) -> bool {
+    fn selects(set: &SelectionSet) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(f) => {
+                matches!(f.node.name.node.as_str(), "__schema" | "__type") || selects(&f.node.selection_set.node)
+            }
+            Selection::InlineFragment(f) => selects(&f.node.selection_set.node),
+            // The fragment's definition is looked at on its own below.
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    doc.operations.iter().any(|(_, op)| selects(&op.node.selection_set.node))
+        || doc.fragments.values().any(|f| selects(&f.node.selection_set.node))
 }

@@ -165,11 +165,20 @@ pub async fn execute(
     let ran = web::block(move || {
         let _permit = permit;
         let prepared = graphql.documents.prepare(&mut request);
-        let db = db.pinned()?;
-        let loader = request_loader(db.clone(), caller.0.clone());
-        let request = request.data(db).data(loader).data(Caller(caller.0));
-        let schema = if prepared.validated() { &graphql.checked } else { &graphql.schema };
-        let mut response = executor::block_on(schema.execute(request));
+        let mut response = if !graphql.limits.introspection && prepared.introspects() {
+            // Refused whole, before anything runs, as a validation failure (not a null
+            // `__schema` beside the other fields' data).
+            async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+                "introspection is disabled on this server: the query asks for __schema or __type",
+                None,
+            )])
+        } else {
+            let db = db.pinned()?;
+            let loader = request_loader(db.clone(), caller.0.clone());
+            let request = request.data(db).data(loader).data(Caller(caller.0));
+            let schema = if prepared.validated() { &graphql.checked } else { &graphql.schema };
+            executor::block_on(schema.execute(request))
+        };
         prepared.done(&response);
         // Parse, validation and limit errors come without a code; give them one, so clients
         // can tell them from resolver errors the way they tell REST statuses apart.
