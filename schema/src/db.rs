@@ -250,6 +250,15 @@ impl Db {
         f(&mut conn)
     }
 
+    /// Loads `query` on one connection, through [`load_direct`].
+    pub fn load_direct<'q, Q, U>(&self, query: Q) -> Result<Vec<U>, DomainError>
+    where
+        Q: diesel::query_dsl::LoadQuery<'q, diesel::PgConnection, U>
+            + diesel::query_dsl::LoadQuery<'q, diesel::SqliteConnection, U>,
+    {
+        self.read(|c| Ok(load_direct(c, query)?))
+    }
+
     /// Runs `f` in one write transaction: everything it writes, audit rows included,
     /// commits together or not at all.
     pub fn write<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>) -> Result<T, DomainError> {

@@ -197,6 +197,13 @@ pub struct ParentPages {
     pub roles: HashMap<String, Role>,
 }
 
+/// Keeps a role that came with a placement, once per code (most placements share a few).
+pub(crate) fn keep_role(roles: &mut HashMap<String, Role>, role: &RoleRow) {
+    if !roles.contains_key(&role.code) {
+        roles.insert(role.code.clone(), role.view());
+    }
+}
+
 /// A placements query selecting every column and `rn`, the row's rank within its parent.
 pub(crate) type Ranked = diesel::dsl::Select<
     placements::BoxedQuery<'static, MultiBackend>,
@@ -209,49 +216,30 @@ macro_rules! ranked_after {
     ($q:expr, $window:expr, $parent:expr) => {{
         let window: &$crate::pagination::ListWindow = $window;
         let parent: $crate::domain::placements::PlacementParent = $parent;
-        let mut q = $q;
-        if let Some(c) = &window.after {
-            let id = c.id.clone();
-            q =
-                match (window.sort.as_str(), window.descending) {
-                    ("startDate", false) => {
-                        let v = $crate::pagination::parse_date(&c.value)?;
-                        q.filter($crate::tables::placements::start_date.gt(v).or(
-                            $crate::tables::placements::start_date.eq(v).and($crate::tables::placements::id.gt(id)),
-                        ))
-                    }
-                    ("startDate", true) => {
-                        let v = $crate::pagination::parse_date(&c.value)?;
-                        q.filter($crate::tables::placements::start_date.lt(v).or(
-                            $crate::tables::placements::start_date.eq(v).and($crate::tables::placements::id.lt(id)),
-                        ))
-                    }
-                    ("updatedAt", false) => {
-                        let v = $crate::pagination::parse_timestamp(&c.value)?;
-                        q.filter($crate::tables::placements::updated_at.gt(v).or(
-                            $crate::tables::placements::updated_at.eq(v).and($crate::tables::placements::id.gt(id)),
-                        ))
-                    }
-                    ("updatedAt", true) => {
-                        let v = $crate::pagination::parse_timestamp(&c.value)?;
-                        q.filter($crate::tables::placements::updated_at.lt(v).or(
-                            $crate::tables::placements::updated_at.eq(v).and($crate::tables::placements::id.lt(id)),
-                        ))
-                    }
-                    (_, false) => {
-                        let v = $crate::pagination::parse_timestamp(&c.value)?;
-                        q.filter($crate::tables::placements::created_at.gt(v).or(
-                            $crate::tables::placements::created_at.eq(v).and($crate::tables::placements::id.gt(id)),
-                        ))
-                    }
-                    (_, true) => {
-                        let v = $crate::pagination::parse_timestamp(&c.value)?;
-                        q.filter($crate::tables::placements::created_at.lt(v).or(
-                            $crate::tables::placements::created_at.eq(v).and($crate::tables::placements::id.lt(id)),
-                        ))
-                    }
-                };
-        }
+        let q = $q;
+        let q = match window.sort.as_str() {
+            "startDate" => $crate::keyset_filter!(
+                q,
+                window,
+                $crate::tables::placements::start_date,
+                $crate::tables::placements::id,
+                $crate::pagination::parse_date
+            ),
+            "updatedAt" => $crate::keyset_filter!(
+                q,
+                window,
+                $crate::tables::placements::updated_at,
+                $crate::tables::placements::id,
+                $crate::pagination::parse_timestamp
+            ),
+            _ => $crate::keyset_filter!(
+                q,
+                window,
+                $crate::tables::placements::created_at,
+                $crate::tables::placements::id,
+                $crate::pagination::parse_timestamp
+            ),
+        };
         let sort_col = match window.sort.as_str() {
             "startDate" => "start_date",
             "updatedAt" => "updated_at",
@@ -329,9 +317,7 @@ pub fn pages_by_parent(
             db.read(|c| Ok(super::window::top_per_group_with_roles(inner, limit).load(c)?))?;
         rows.into_iter()
             .map(|(placement, role)| {
-                if !roles.contains_key(&role.code) {
-                    roles.insert(role.code.clone(), role.view());
-                }
+                keep_role(&mut roles, &role);
                 placement
             })
             .collect()

@@ -355,9 +355,7 @@ fn members(
                     }
                 }
                 if let Some(role) = role {
-                    if !roles.contains_key(&role.code) {
-                        roles.insert(role.code.clone(), role.view());
-                    }
+                    placement_queries::keep_role(&mut roles, &role);
                 }
             }
             Some(ParentPages {

@@ -34,15 +34,10 @@ impl ValidGrouping<()> for RowNumber {
 
 impl<DB: Backend> QueryFragment<DB> for RowNumber {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let dir = if self.descending { " DESC" } else { " ASC" };
         out.push_sql("ROW_NUMBER() OVER (PARTITION BY ");
         out.push_identifier(self.partition)?;
         out.push_sql(" ORDER BY ");
-        out.push_identifier(self.order)?;
-        out.push_sql(dir);
-        out.push_sql(", ");
-        out.push_identifier("id")?;
-        out.push_sql(dir);
+        order_then_id(&mut out, "", self.order, self.descending)?;
         out.push_sql(") AS rn");
         Ok(())
     }
@@ -52,6 +47,37 @@ impl<DB: Backend> QueryFragment<DB> for RowNumber {
 impl QueryId for RowNumber {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+/// `column DIR, id DIR`, each column after `prefix` (a relation's alias and a dot, or nothing).
+fn order_then_id<DB: Backend>(
+    out: &mut AstPass<'_, '_, DB>,
+    prefix: &str,
+    column: &str,
+    descending: bool,
+) -> QueryResult<()> {
+    let dir = if descending { " DESC" } else { " ASC" };
+    out.push_sql(prefix);
+    out.push_identifier(column)?;
+    out.push_sql(dir);
+    out.push_sql(", ");
+    out.push_sql(prefix);
+    out.push_identifier("id")?;
+    out.push_sql(dir);
+    Ok(())
+}
+
+/// `<join> "roles" ON "roles"."code" = ranked."role_code"`: the role of each ranked placement.
+fn join_roles<DB: Backend>(out: &mut AstPass<'_, '_, DB>, join: &str) -> QueryResult<()> {
+    out.push_sql(join);
+    out.push_identifier("roles")?;
+    out.push_sql(" ON ");
+    out.push_identifier("roles")?;
+    out.push_sql(".");
+    out.push_identifier("code")?;
+    out.push_sql(" = ranked.");
+    out.push_identifier("role_code")?;
+    Ok(())
 }
 
 /// A column of a fixed set selected as `k`, the grouping key of [`count_per_group`].
@@ -170,14 +196,8 @@ where
         out.push_sql(<crate::tables::roles::table as RenderedColumns>::rendered());
         out.push_sql(" FROM (");
         self.inner.walk_ast(out.reborrow())?;
-        out.push_sql(") AS ranked INNER JOIN ");
-        out.push_identifier("roles")?;
-        out.push_sql(" ON ");
-        out.push_identifier("roles")?;
-        out.push_sql(".");
-        out.push_identifier("code")?;
-        out.push_sql(" = ranked.");
-        out.push_identifier("role_code")?;
+        out.push_sql(") AS ranked");
+        join_roles(&mut out, " INNER JOIN ")?;
         out.push_sql(" WHERE ranked.rn <= ");
         out.push_bind_param::<BigInt, _>(&self.limit)?;
         Ok(())
@@ -218,7 +238,6 @@ where
     i64: ToSql<BigInt, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let dir = if self.descending { " DESC" } else { " ASC" };
         out.push_sql("SELECT members.*, ranked.*, ");
         out.push_sql(<crate::tables::roles::table as RenderedColumns>::rendered());
         out.push_sql(" FROM (");
@@ -231,21 +250,9 @@ where
         out.push_identifier("ods_code")?;
         out.push_sql(" AND ranked.rn <= ");
         out.push_bind_param::<BigInt, _>(&self.limit)?;
-        out.push_sql(" LEFT JOIN ");
-        out.push_identifier("roles")?;
-        out.push_sql(" ON ");
-        out.push_identifier("roles")?;
-        out.push_sql(".");
-        out.push_identifier("code")?;
-        out.push_sql(" = ranked.");
-        out.push_identifier("role_code")?;
-        out.push_sql(" ORDER BY members.");
-        out.push_identifier(self.order)?;
-        out.push_sql(dir);
-        out.push_sql(", members.");
-        out.push_identifier("id")?;
-        out.push_sql(dir);
-        Ok(())
+        join_roles(&mut out, " LEFT JOIN ")?;
+        out.push_sql(" ORDER BY ");
+        order_then_id(&mut out, "members.", self.order, self.descending)
     }
 }
 
