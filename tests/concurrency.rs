@@ -2,15 +2,16 @@
 
 use serde_json::json;
 
-use crate::harness::TestApp;
+use crate::harness::{tag, TestApp};
 
 crate::on_both_backends!(same_etag_exactly_one_wins);
 
 async fn same_etag_exactly_one_wins(app: TestApp) {
     let token = app.admin();
-    app.practice("M83001", "Meir Health Centre", "ST3 7DY").await;
+    let created = app.practice("M83001", "Meir Health Centre", "ST3 7DY").await;
+    let id = created["id"].as_str().unwrap();
     for round in 1..=5 {
-        let etag = format!("\"{round}\"");
+        let etag = tag(round, id);
         let a = app
             .patch("/api/v1/practices/M83001")
             .bearer(&token)

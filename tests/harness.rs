@@ -125,6 +125,13 @@ impl TestApp {
         rows[0].n
     }
 
+    /// The current ETag of a record, read over the API (with a token, so placements too).
+    pub async fn etag_of(&self, path: &str) -> String {
+        let r = self.get(path).bearer(&self.admin()).send().await;
+        assert_eq!(r.status, 200, "GET {path}: {}", r.text);
+        r.etag()
+    }
+
     /// Creates a practice through the API and returns its body.
     pub async fn practice(&self, ods: &str, name: &str, postcode: &str) -> Value {
         let r = self
@@ -136,6 +143,11 @@ impl TestApp {
         assert_eq!(r.status, 201, "create practice {ods}: {}", r.body);
         r.body
     }
+}
+
+/// The ETag of a record at `version`, as the API writes it.
+pub fn tag(version: i64, id: &str) -> String {
+    format!("\"{version}.{id}\"")
 }
 
 pub struct Req<'a> {

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::harness::TestApp;
+use crate::harness::{tag, TestApp};
 
 crate::on_both_backends!(placement_lifecycle, placement_filters);
 
@@ -44,23 +44,23 @@ async fn placement_lifecycle(app: TestApp) {
     let id = gp_part.body["id"].as_str().unwrap();
     app.get(&format!("/api/v1/placements/{id}")).send().await.problem(401, "unauthenticated");
     let one = app.get(&format!("/api/v1/placements/{id}")).bearer(&reader).send().await;
-    assert_eq!(one.etag(), "\"1\"");
+    assert_eq!(one.etag(), tag(1, id));
 
     // End it early; it stays, ended.
     let ended = app
         .post(&format!("/api/v1/placements/{id}/end"))
         .bearer(&token)
-        .if_match("\"1\"")
+        .if_match(&tag(1, id))
         .json(&json!({"endDate": "2026-12-31"}))
         .send()
         .await;
     assert_eq!(ended.status, 200, "{}", ended.text);
     assert_eq!(ended.body["endDate"], "2026-12-31");
-    assert_eq!(ended.etag(), "\"2\"");
+    assert_eq!(ended.etag(), tag(2, id));
     let before_start = app
         .post(&format!("/api/v1/placements/{id}/end"))
         .bearer(&token)
-        .if_match("\"2\"")
+        .if_match(&tag(2, id))
         .json(&json!({"endDate": "2026-01-01"}))
         .send()
         .await;
@@ -70,12 +70,13 @@ async fn placement_lifecycle(app: TestApp) {
     assert_eq!(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["create", "end"]);
 
     // A practice that hosts placements cannot be deleted.
-    app.delete("/api/v1/practices/M83001").bearer(&token).if_match("\"1\"").send().await.problem(409, "conflict");
+    let practice_tag = app.etag_of("/api/v1/practices/M83001").await;
+    app.delete("/api/v1/practices/M83001").bearer(&token).if_match(&practice_tag).send().await.problem(409, "conflict");
     assert_eq!(app.count("practices"), 1);
     // A writer without placements:write cannot end one.
     app.post(&format!("/api/v1/placements/{id}/end"))
         .bearer(&reader)
-        .if_match("\"2\"")
+        .if_match(&tag(2, id))
         .send()
         .await
         .problem(403, "forbidden");

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::harness::TestApp;
+use crate::harness::{tag, TestApp};
 
 crate::on_both_backends!(create_read_update_delete, list_filters_and_pages, audit_rows_follow_writes);
 
@@ -16,9 +16,9 @@ async fn create_read_update_delete(app: TestApp) {
         .send()
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
-    assert_eq!(created.etag(), "\"1\"");
     let id = created.body["id"].as_str().unwrap().to_string();
-    assert_eq!(created.header("location").unwrap(), format!("/api/v1/practices/{id}"));
+    assert_eq!(created.etag(), tag(1, &id));
+    assert_eq!(created.header("location").unwrap(), "/api/v1/practices/M83001");
     assert_eq!(created.body["postcode"], "ST3 7DY", "postcode normalised");
     assert_eq!(created.body["status"], "active");
     assert_eq!(created.body["source"], "api");
@@ -29,19 +29,19 @@ async fn create_read_update_delete(app: TestApp) {
     assert_eq!(by_ods.body["id"], id.as_str());
     let by_id = app.get(&format!("/api/v1/practices/{id}")).send().await;
     assert_eq!(by_id.body, by_ods.body);
-    assert_eq!(by_id.etag(), "\"1\"");
+    assert_eq!(by_id.etag(), tag(1, &id));
 
     // Conditional GET.
-    let not_modified = app.get("/api/v1/practices/M83001").header("if-none-match", "\"1\"").send().await;
+    let not_modified = app.get("/api/v1/practices/M83001").header("if-none-match", &tag(1, &id)).send().await;
     assert_eq!(not_modified.status, 304);
-    let modified = app.get("/api/v1/practices/M83001").header("if-none-match", "\"0\"").send().await;
+    let modified = app.get("/api/v1/practices/M83001").header("if-none-match", &tag(0, &id)).send().await;
     assert_eq!(modified.status, 200);
 
     // PUT replaces every writable field.
     let put = app
         .put("/api/v1/practices/M83001")
         .bearer(&token)
-        .if_match("\"1\"")
+        .if_match(&tag(1, &id))
         .json(&json!({
             "odsCode": "M83001", "name": "Meir Health Centre", "postcode": "ST3 7DY",
             "addressLines": ["Weston Road", "Meir"], "commissionerCode": "05g", "listSize": 12000,
@@ -50,7 +50,7 @@ async fn create_read_update_delete(app: TestApp) {
         .send()
         .await;
     assert_eq!(put.status, 200, "{}", put.text);
-    assert_eq!(put.etag(), "\"2\"");
+    assert_eq!(put.etag(), tag(2, &id));
     assert_eq!(put.body["addressLines"], json!(["Weston Road", "Meir"]));
     assert_eq!(put.body["commissionerCode"], "05G");
     assert_eq!(put.body["createdAt"], created.body["createdAt"], "created stays");
@@ -59,7 +59,7 @@ async fn create_read_update_delete(app: TestApp) {
     let patched = app
         .patch("/api/v1/practices/M83001")
         .bearer(&token)
-        .if_match("\"2\"")
+        .if_match(&tag(2, &id))
         .raw("application/merge-patch+json", json!({"listSize": null, "phone": "01782 000000"}).to_string())
         .send()
         .await;
@@ -73,14 +73,14 @@ async fn create_read_update_delete(app: TestApp) {
     let recode = app
         .patch("/api/v1/practices/M83001")
         .bearer(&token)
-        .if_match("\"3\"")
+        .if_match(&tag(3, &id))
         .json(&json!({"odsCode": "M83002"}))
         .send()
         .await;
     recode.problem(422, "validation");
     assert_eq!(recode.fields(), vec!["odsCode"]);
 
-    let deleted = app.delete("/api/v1/practices/M83001").bearer(&token).if_match("\"3\"").send().await;
+    let deleted = app.delete("/api/v1/practices/M83001").bearer(&token).if_match(&tag(3, &id)).send().await;
     assert_eq!(deleted.status, 204, "{}", deleted.text);
     app.get("/api/v1/practices/M83001").send().await.problem(404, "not-found");
     assert_eq!(app.count("practices"), 0);
@@ -162,7 +162,7 @@ async fn list_filters_and_pages(app: TestApp) {
     let r = app
         .patch("/api/v1/practices/M83003")
         .bearer(&token)
-        .if_match("\"1\"")
+        .if_match(&app.etag_of("/api/v1/practices/M83003").await)
         .json(&json!({"listSize": 9000}))
         .send()
         .await;
@@ -178,12 +178,13 @@ async fn tokio_sleep() {
 
 async fn audit_rows_follow_writes(app: TestApp) {
     let token = app.admin();
-    app.practice("M83001", "Meir Health Centre", "ST3 7DY").await;
+    let created = app.practice("M83001", "Meir Health Centre", "ST3 7DY").await;
+    let first = tag(1, created["id"].as_str().unwrap());
     assert_eq!(app.count("audit_events"), 1);
     let r = app
         .patch("/api/v1/practices/M83001")
         .bearer(&token)
-        .if_match("\"1\"")
+        .if_match(&first)
         .json(&json!({"name": "Meir HC"}))
         .send()
         .await;
@@ -202,7 +203,7 @@ async fn audit_rows_follow_writes(app: TestApp) {
     assert_eq!(after["name"], "Meir HC");
     // A refused write leaves no audit row.
     let refused =
-        app.patch("/api/v1/practices/M83001").bearer(&token).if_match("\"1\"").json(&json!({"name": "X"})).send().await;
+        app.patch("/api/v1/practices/M83001").bearer(&token).if_match(&first).json(&json!({"name": "X"})).send().await;
     refused.problem(412, "stale-version");
     assert_eq!(refused.body["currentVersion"], 2);
     assert_eq!(app.count("audit_events"), 2);

@@ -34,6 +34,11 @@ pub enum ApiError {
     Domain(#[from] DomainError),
     #[error("{0}")]
     BadRequest(String),
+    /// Query parameters that are not the operation's, or do not parse: 400, each named.
+    #[error("the query string is invalid")]
+    BadParams(Vec<FieldError>),
+    #[error("{0}")]
+    NotAcceptable(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -72,6 +77,13 @@ impl ApiError {
                     many => format!("{} fields are invalid", many.len()),
                 };
             }
+            ApiError::BadParams(errors) => {
+                p.errors = errors.clone();
+                p.detail = match errors.as_slice() {
+                    [one] => format!("query parameter {}: {}", one.field, one.message),
+                    many => format!("{} query parameters are invalid", many.len()),
+                };
+            }
             ApiError::Domain(DomainError::VersionMismatch { current, .. }) if *current >= 0 => {
                 p.current_version = Some(*current);
             }
@@ -100,7 +112,10 @@ impl ApiError {
                 D::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
                 D::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
             },
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Malformed request"),
+            ApiError::BadRequest(_) | ApiError::BadParams(_) => {
+                (StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
+            }
+            ApiError::NotAcceptable(_) => (StatusCode::NOT_ACCEPTABLE, "not-acceptable", "Not acceptable"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::PreconditionRequired(_) => {

@@ -5,8 +5,10 @@ use pcr_schema::Db;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
+use crate::openapi::{BadRequest, Unavailable};
 use crate::rest::blocking;
+use crate::rest::params::{NoParams, Params};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -17,16 +19,21 @@ pub struct Health {
     pub database: Option<String>,
 }
 
-/// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
-pub async fn healthz() -> HttpResponse {
+/// Check the process is up
+///
+/// Liveness: answers as long as the process serves HTTP, whatever the database's state.
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "getHealth",
+    responses((status = 200, description = "The process is up", body = Health), BadRequest))]
+pub async fn healthz(_: Params<NoParams>) -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok".into(), database: None })
 }
 
-/// The process can reach its database.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json")))]
-pub async fn readyz(db: web::Data<Db>) -> ApiResult<HttpResponse> {
+/// Check the database can be reached
+///
+/// Readiness: answers 200 once the database answers a query, 503 while it does not.
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "getReadiness",
+    responses((status = 200, description = "The database answers", body = Health), BadRequest, Unavailable))]
+pub async fn readyz(db: web::Data<Db>, _: Params<NoParams>) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     let backend = db.backend().name().to_string();
     blocking(move || db.ping()).await?;

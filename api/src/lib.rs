@@ -6,6 +6,7 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod health;
+pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod rest;
@@ -15,14 +16,14 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers, Next};
+use actix_web::middleware::{from_fn, Compress, Condition, ErrorHandlerResponse, ErrorHandlers, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use pcr_schema::Db;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::auth::AuthConfig;
 use crate::error::{problem_response, ApiError, Problem, PROBLEM_JSON};
+use crate::http::resource::Resource;
 
 /// Everything a running app needs; cheap to clone (one per worker).
 #[derive(Clone)]
@@ -30,16 +31,23 @@ pub struct AppState {
     pub db: Db,
     pub auth: AuthConfig,
     pub graphql: graphql::Graphql,
+    pub cors: http::cors::CorsConfig,
 }
 
 impl AppState {
     pub fn new(db: Db, auth: AuthConfig, graphql_limits: graphql::GraphqlLimits) -> AppState {
         let graphql = graphql::Graphql::new(&db, graphql_limits);
-        AppState { db, auth, graphql }
+        AppState { db, auth, graphql, cors: Default::default() }
+    }
+
+    pub fn with_cors(mut self, cors: http::cors::CorsConfig) -> AppState {
+        self.cors = cors;
+        self
     }
 }
 
-/// Builds the whole application: REST, docs, probes, error shaping and request logging.
+/// Builds the whole application: REST, GraphQL, docs, probes, and around them (outermost
+/// first) request logging, compression, the HTTP conventions, error shaping and CORS.
 pub fn app(
     state: &AppState,
 ) -> App<
@@ -57,36 +65,36 @@ pub fn app(
         .app_data(web::Data::new(state.graphql.clone()))
         .app_data(web::PayloadConfig::new(rest::body::MAX_BODY_BYTES))
         .app_data(
-            web::QueryConfig::default()
-                .error_handler(|err, _| ApiError::BadRequest(format!("invalid query string: {err}")).into()),
-        )
-        .app_data(
             web::PathConfig::default()
                 .error_handler(|err, _| ApiError::BadRequest(format!("invalid path: {err}")).into()),
         )
+        .wrap(Condition::new(state.cors.enabled(), state.cors.middleware()))
         .wrap(ErrorHandlers::new().default_handler(problemise))
+        .wrap(from_fn(http::conventions))
+        .wrap(Compress::default())
         .wrap(from_fn(request_log))
         .configure(rest::configure)
         .configure(graphql::routes)
-        .route("/metrics", web::get().to(metrics::metrics))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/api-docs/openapi.json", web::get().to(openapi_json))
+        .service(Resource::new("/metrics").get(metrics::metrics).done())
+        .service(Resource::new("/healthz").get(health::healthz).done())
+        .service(Resource::new("/readyz").get(health::readyz).done())
+        .service(Resource::new("/api-docs/openapi.json").get(openapi_json).done())
         .service(
             SwaggerUi::new("/docs/{_:.*}")
                 .config(SwaggerConfig::new(["/api-docs/openapi.json"]).validator_url("none").try_it_out_enabled(true)),
         )
-        .route(
-            "/docs",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
-            }),
+        .service(
+            Resource::new("/docs")
+                .get(|| async {
+                    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
+                })
+                .done(),
         )
         .default_service(web::to(not_found))
 }
 
 async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").json(openapi::ApiDoc::openapi())
+    HttpResponse::Ok().content_type("application/json").body(openapi::served())
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
@@ -115,6 +123,7 @@ fn problemise<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::R
     let kind = match status.as_u16() {
         404 => "not-found",
         405 => "method-not-allowed",
+        406 => "not-acceptable",
         413 => "too-large",
         415 => "unsupported-media-type",
         s if s >= 500 => "internal",

@@ -102,7 +102,7 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
         }
         let server = server.bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         tracing::info!(
-            "serving on http://{bind} ({}): REST /api/v1, Swagger UI http://{bind}/docs/, OpenAPI http://{bind}/api-docs/openapi.json",
+            "serving on http://{bind} ({}): REST /api/v1, Swagger UI http://{bind}/docs/, OpenAPI http://{bind}/api-docs/openapi.json, GraphQL playground http://{bind}/graphql",
             backend.name()
         );
         // actix-web stops gracefully on SIGTERM, SIGINT and Ctrl-C.

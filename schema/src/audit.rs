@@ -1,7 +1,9 @@
 //! Audit events: who changed what, with the record before and after, written in the
-//! same transaction as the change itself.
+//! same transaction as the change itself. They are also the change feed: each event has a
+//! sequence number, and numbers become visible in the order they were given out.
 
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -10,24 +12,10 @@ use crate::db::DbConnection;
 use crate::error::DomainResult;
 use crate::tables::audit_events;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-    End,
-    Import,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-            Action::End => "end",
-            Action::Import => "import",
-        }
+crate::text_enum! {
+    /// What a write did.
+    Action {
+        Create = "create", Update = "update", Delete = "delete", End = "end", Import = "import"
     }
 }
 
@@ -44,31 +32,131 @@ pub struct AuditEvent {
     pub entity_id: String,
     pub before: Option<String>,
     pub after: Option<String>,
+    /// Position in the change feed.
+    pub seq: i64,
+    /// The key the record is addressed by in its collection (ODS code, code or id).
+    pub entity_key: String,
+    /// The version the write left the record at (for a delete, the version deleted).
+    pub entity_version: Option<i32>,
 }
 
-/// Writes one audit row. Call inside the transaction of the change it describes.
+/// The record an event is about.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub entity_type: &'a str,
+    pub id: &'a str,
+    pub key: &'a str,
+    pub version: Option<i32>,
+}
+
+/// PostgreSQL advisory lock held from a transaction's first audit row to its commit
+/// ("pcr-feed" in ASCII). Sequence numbers are taken under it, so a number is never
+/// committed after a larger one and a reader of the feed never skips a change that commits
+/// late. SQLite has one writer at a time already.
+const FEED_LOCK: i64 = 0x7063_722d_6665_6564;
+
+/// The first free sequence number. Call it last in a transaction, after the writes the
+/// events describe: the lock it takes serialises writers from here to their commit.
+fn reserve(conn: &mut DbConnection) -> DomainResult<i64> {
+    if let DbConnection::Pg(c) = conn {
+        c.batch_execute(&format!("SELECT pg_advisory_xact_lock({FEED_LOCK})"))?;
+    }
+    let last: Option<i64> = audit_events::table.select(diesel::dsl::max(audit_events::seq)).first(conn)?;
+    Ok(last.unwrap_or(0) + 1)
+}
+
+fn event<B: Serialize, A: Serialize>(
+    actor: &Actor,
+    action: Action,
+    subject: Subject<'_>,
+    before: Option<&B>,
+    after: Option<&A>,
+    seq: i64,
+    at: NaiveDateTime,
+) -> AuditEvent {
+    AuditEvent {
+        id: uuid::Uuid::new_v4().to_string(),
+        occurred_at: at,
+        actor: actor.subject.clone(),
+        actor_org: actor.org.clone(),
+        action: action.as_str().to_string(),
+        entity_type: subject.entity_type.to_string(),
+        entity_id: subject.id.to_string(),
+        before: before.map(|b| serde_json::to_string(b).unwrap_or_default()),
+        after: after.map(|a| serde_json::to_string(a).unwrap_or_default()),
+        seq,
+        entity_key: subject.key.to_string(),
+        entity_version: subject.version,
+    }
+}
+
+/// Writes one audit row. Call inside the transaction of the change it describes, after it.
 pub fn record<B: Serialize, A: Serialize>(
     conn: &mut DbConnection,
     actor: &Actor,
     action: Action,
-    entity_type: &str,
-    entity_id: &str,
+    subject: Subject<'_>,
     before: Option<&B>,
     after: Option<&A>,
 ) -> DomainResult<()> {
-    let event = AuditEvent {
-        id: uuid::Uuid::new_v4().to_string(),
-        occurred_at: crate::now(),
-        actor: actor.subject.clone(),
-        actor_org: actor.org.clone(),
-        action: action.as_str().to_string(),
-        entity_type: entity_type.to_string(),
-        entity_id: entity_id.to_string(),
-        before: before.map(|b| serde_json::to_string(b).unwrap_or_default()),
-        after: after.map(|a| serde_json::to_string(a).unwrap_or_default()),
-    };
-    diesel::insert_into(audit_events::table).values(&event).execute(conn)?;
+    let seq = reserve(conn)?;
+    let row = event(actor, action, subject, before, after, seq, crate::now());
+    diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
     Ok(())
+}
+
+/// One event of a batch, before it is numbered.
+pub struct Pending {
+    pub action: Action,
+    pub entity_type: &'static str,
+    pub id: String,
+    pub key: String,
+    pub version: Option<i32>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// Writes a batch of audit rows (an import) with as few statements as bind limits allow.
+pub fn record_all(conn: &mut DbConnection, actor: &Actor, pending: Vec<Pending>) -> DomainResult<usize> {
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let first = reserve(conn)?;
+    let at = crate::now();
+    let rows: Vec<AuditEvent> = pending
+        .into_iter()
+        .zip(first..)
+        .map(|(p, seq)| AuditEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            occurred_at: at,
+            actor: actor.subject.clone(),
+            actor_org: actor.org.clone(),
+            action: p.action.as_str().to_string(),
+            entity_type: p.entity_type.to_string(),
+            entity_id: p.id,
+            before: p.before,
+            after: p.after,
+            seq,
+            entity_key: p.key,
+            entity_version: p.version,
+        })
+        .collect();
+    // Multi-row inserts do not compile through the multi-backend connection.
+    const COLUMNS: usize = 12;
+    let mut n = 0;
+    match conn {
+        DbConnection::Pg(c) => {
+            for chunk in rows.chunks(65_535 / COLUMNS) {
+                n += diesel::insert_into(audit_events::table).values(chunk).execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(32_766 / COLUMNS) {
+                n += diesel::insert_into(audit_events::table).values(chunk).execute(c)?;
+            }
+        }
+    }
+    Ok(n)
 }
 
 /// The audit trail of one entity, oldest first.
@@ -76,7 +164,7 @@ pub fn for_entity(conn: &mut DbConnection, entity_type: &str, entity_id: &str) -
     Ok(audit_events::table
         .filter(audit_events::entity_type.eq(entity_type))
         .filter(audit_events::entity_id.eq(entity_id))
-        .order((audit_events::occurred_at.asc(), audit_events::id.asc()))
+        .order(audit_events::seq.asc())
         .load(conn)?)
 }
 

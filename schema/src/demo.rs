@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use crate::actor::Actor;
 use crate::audit::{self, Action};
 use crate::db::{Db, DbConnection};
-use crate::domain::crud::Entity;
+use crate::domain::crud::{self, Entity};
 use crate::error::{DomainError, DomainResult};
 use crate::models::federation::{FederationInput, FederationRow};
 use crate::models::ict::{IctRow, IctStatus, IntegratedCareTeamInput};
@@ -35,7 +35,7 @@ fn add<E: Entity>(c: &mut DbConnection, actor: &Actor, input: E::Input, tweak: i
     rec.on_create(actor);
     tweak(&mut rec);
     rec.insert(c)?;
-    audit::record::<E::View, E::View>(c, actor, Action::Create, E::NAME, rec.id(), None, Some(&rec.view()))?;
+    audit::record::<E::View, E::View>(c, actor, Action::Create, crud::subject(&rec), None, Some(&rec.view()))?;
     Ok(rec)
 }
 

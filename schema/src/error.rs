@@ -73,6 +73,11 @@ impl From<DieselError> for DomainError {
                     DomainError::Conflict("a concurrent change conflicted with this one; retry".to_string())
                 }
                 DatabaseErrorKind::ClosedConnection => DomainError::Unavailable(info.message().to_string()),
+                // Text PostgreSQL cannot hold (NUL). Validation refuses it first, naming the
+                // field; this is the net under any path that missed it.
+                _ if info.message().starts_with("invalid byte sequence for encoding") => {
+                    DomainError::invalid("body", "text must not contain control characters")
+                }
                 _ => DomainError::Database(e),
             },
             DieselError::NotFound => DomainError::NotFound { entity: "record", key: String::new() },

@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::actor::Actor;
 use crate::audit::{self, Action};
 use crate::db::{Db, DbConnection};
-use crate::domain::crud::new_id;
+use crate::domain::crud::{new_id, Entity};
 use crate::error::{DomainError, FieldError};
 use crate::models::practice::{join_address, PracticeRow, PracticeStatus};
 use crate::models::SOURCE_ODS;
@@ -149,11 +149,15 @@ pub fn import_reader<R: Read>(
 
     let actor = Actor::system(&opts.actor);
     let report = db.write(move |conn| {
-        let known = apply_practices(conn, &practices.rows, &mut report)?;
+        let (known, changes) = apply_practices(conn, &practices.rows, &mut report)?;
         if let Some(m) = &memberships {
             apply_memberships(conn, &known, &m.rows, &mut report)?;
         }
-        audit::record(conn, &actor, Action::Import, "ods_import", epraccur_name, None::<&()>, Some(&report))?;
+        // The audit rows come last: numbering them locks out other writers until commit.
+        audit::record_all(conn, &actor, changes)?;
+        let summary =
+            audit::Subject { entity_type: "ods_import", id: epraccur_name, key: epraccur_name, version: None };
+        audit::record(conn, &actor, Action::Import, summary, None::<&()>, Some(&report))?;
         Ok(report)
     })?;
     if report.inserted > 0 || report.updated > 0 || report.memberships_inserted > 0 {
@@ -543,15 +547,29 @@ fn merge_practice(current: &PracticeRow, p: &OdsPractice) -> PracticeRow {
 
 /// Inserts new practices and updates changed ones; returns the ODS codes of every practice
 /// held after the import (for the memberships).
+/// One audit row per practice the import added or changed, so the change feed carries them.
+fn change(before: Option<&PracticeRow>, after: &PracticeRow) -> audit::Pending {
+    audit::Pending {
+        action: Action::Import,
+        entity_type: <PracticeRow as Entity>::NAME,
+        id: after.id.clone(),
+        key: after.ods_code.clone(),
+        version: Some(after.version),
+        before: before.and_then(|b| serde_json::to_string(&b.view()).ok()),
+        after: serde_json::to_string(&after.view()).ok(),
+    }
+}
+
 fn apply_practices(
     conn: &mut DbConnection,
     rows: &[OdsPractice],
     report: &mut ImportReport,
-) -> Result<HashSet<String>, DomainError> {
+) -> Result<(HashSet<String>, Vec<audit::Pending>), DomainError> {
     let existing: Vec<PracticeRow> = practices::table.load(conn)?;
     let existing: HashMap<&str, &PracticeRow> = existing.iter().map(|p| (p.ods_code.as_str(), p)).collect();
     let now = crate::now();
     let mut inserts: Vec<PracticeRow> = Vec::new();
+    let mut changes = Vec::new();
     for p in rows {
         let Some(current) = existing.get(p.ods_code.as_str()) else {
             inserts.push(new_practice(p, now));
@@ -576,13 +594,15 @@ fn apply_practices(
                 current.ods_code
             )));
         }
+        changes.push(change(Some(current), &next));
         report.updated += 1;
     }
     report.inserted = insert_practices(conn, &inserts)?;
+    changes.extend(inserts.iter().map(|p| change(None, p)));
 
     let mut known: HashSet<String> = existing.keys().map(|c| c.to_string()).collect();
     known.extend(inserts.into_iter().map(|p| p.ods_code));
-    Ok(known)
+    Ok((known, changes))
 }
 
 /// Inserts `rows` with as few statements as the bind-parameter limits allow. Multi-row

@@ -9,6 +9,32 @@ use crate::error::{DomainError, FieldError};
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
+/// The `limit` parameter's schema: what [`ListWindow::parse`] accepts.
+pub fn limit_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1))
+        .maximum(Some(MAX_LIMIT))
+        .default(Some(DEFAULT_LIMIT.into()))
+        .description(Some(format!("Page size, 1–{MAX_LIMIT} (default {DEFAULT_LIMIT})")))
+        .build()
+}
+
+/// The `sort` parameter's schema for a list whose sort keys are `keys` (the first is the
+/// default): each key, and each with `-` in front for descending.
+pub fn sort_schema(keys: &[&str]) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let values: Vec<String> = keys.iter().map(|k| k.to_string()).chain(keys.iter().map(|k| format!("-{k}"))).collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .default(Some(keys[0].into()))
+        .description(Some(format!("Sort key, `-` in front for descending (default `{}`)", keys[0])))
+        .build()
+}
+
 /// One page of a list and the cursor of the next, if there is more.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {

@@ -169,6 +169,9 @@ diesel::table! {
         entity_id -> Text,
         before -> Nullable<Text>,
         after -> Nullable<Text>,
+        seq -> BigInt,
+        entity_key -> Text,
+        entity_version -> Nullable<Integer>,
     }
 }
 

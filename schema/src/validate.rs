@@ -41,6 +41,13 @@ impl Checks {
             Some(v) => Some(self.text(field, v, max)),
         }
     }
+    /// Records `message` against `field` when a lookup found nothing; passes the find on.
+    pub fn found<T>(&mut self, found: Option<T>, field: &str, message: impl FnOnce() -> String) -> Option<T> {
+        if found.is_none() {
+            self.fail(field, message());
+        }
+        found
+    }
     pub fn date_order(&mut self, start: Option<NaiveDate>, end: Option<NaiveDate>, end_field: &str) {
         if let (Some(s), Some(e)) = (start, end) {
             self.check(e >= s, end_field, "must not be before the start date");
@@ -53,6 +60,44 @@ impl Checks {
             Err(DomainError::Invalid(self.errors))
         }
     }
+}
+
+/// Whether text holds a character no field of ours accepts: NUL and the other C0 and C1
+/// controls, except tab, line feed and carriage return (free text may have lines).
+/// PostgreSQL cannot store NUL in text at all; SQLite would, so the rule is ours, for both.
+pub fn has_control_chars(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// Every string in a JSON document that [`has_control_chars`], by its path
+/// (`addressLines/1`, `notes`).
+pub fn control_char_errors(v: &serde_json::Value) -> Vec<FieldError> {
+    fn walk(v: &serde_json::Value, path: &mut Vec<String>, out: &mut Vec<FieldError>) {
+        match v {
+            serde_json::Value::String(s) if has_control_chars(s) => {
+                let field = if path.is_empty() { "body".to_string() } else { path.join("/") };
+                out.push(FieldError::new(field, "must not contain control characters"));
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    walk(item, path, out);
+                    path.pop();
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (k, item) in map {
+                    path.push(k.clone());
+                    walk(item, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut Vec::new(), &mut out);
+    out
 }
 
 /// A GP practice ODS code: one capital letter and five digits, e.g. `M83001`.

@@ -206,10 +206,11 @@ pub async fn execute(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/graphql")
+        crate::http::resource::Resource::new("/graphql")
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .route(web::post().to(execute))
-            .route(web::get().to(playground::page)),
+            .post(execute)
+            .get(playground::page)
+            .done(),
     )
     .configure(playground::routes);
 }

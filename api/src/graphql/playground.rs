@@ -23,7 +23,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      img-src 'self' data:; font-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; \
      style-src 'self'";
 
-const ASSET_CACHE_CONTROL: &str = "public, max-age=86400";
+/// Asset URLs carry the release's fingerprint, so a browser may keep them for good.
+const ASSET_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 struct Asset {
     name: &'static str,
@@ -139,10 +140,8 @@ pub async fn asset(path: web::Path<String>) -> HttpResponse {
     }
 }
 
-/// Registers `GET` (and `HEAD`) `/graphql/assets/{name}`. `GET /graphql` itself is routed to
+/// Registers `GET` (and so `HEAD`) `/graphql/assets/{name}`. `GET /graphql` itself is routed to
 /// [`page`] with the GraphQL endpoint.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource(format!("{ASSETS_PATH}/{{name}}")).route(web::get().to(asset)).route(web::head().to(asset)),
-    );
+    cfg.service(crate::http::resource::Resource::new(&format!("{ASSETS_PATH}/{{name}}")).get(asset).done());
 }

@@ -1,18 +1,22 @@
 //! `/api/v1/roles` and `/api/v1/programmes`: the role catalogue and the programmes.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use pcr_schema::actor::require;
 use pcr_schema::domain::catalogue::{self as queries, ProgrammeQuery, RoleQuery};
 use pcr_schema::domain::crud;
 use pcr_schema::domain::placements::{self as placement_queries, PlacementQuery};
-use pcr_schema::models::placement::Placement;
-use pcr_schema::models::programme::{Programme, ProgrammeRow};
-use pcr_schema::models::role::{Role, RoleRow};
-use pcr_schema::Db;
+use pcr_schema::models::programme::ProgrammeRow;
+use pcr_schema::models::role::RoleRow;
+use pcr_schema::{Db, Scope};
 
 use super::blocking;
-use super::list::{page, ListResponse};
+use super::list::list;
+use super::list::schemas::{PlacementList, ProgrammeList, RoleList};
+use super::params::{parse, Params};
 use crate::auth::Caller;
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
+use crate::http::resource::Resource;
+use crate::openapi::{BadRequest, Forbidden, ListOk, NotAcceptable, NotFound, Unauthorized, Unprocessable};
 
 pub mod role {
     use pcr_schema::models::role::{Role, RoleInput, RoleRow};
@@ -20,11 +24,14 @@ pub mod role {
         entity = RoleRow,
         view = Role,
         input = RoleInput,
+        name = "Role",
+        noun = "a role",
         tag = "roles",
         collection = "/api/v1/roles",
         item = "/api/v1/roles/{key}",
         key = "Role id or code, e.g. physician-associate",
         write_scope = "reference:write",
+        example = crate::rest::examples::role,
         delete = delete
     );
 }
@@ -35,116 +42,105 @@ pub mod programme {
         entity = ProgrammeRow,
         view = Programme,
         input = ProgrammeInput,
+        name = "Programme",
+        noun = "a programme",
         tag = "programmes",
         collection = "/api/v1/programmes",
         item = "/api/v1/programmes/{key}",
         key = "Programme id or code, e.g. gp-retainer-scheme",
         write_scope = "reference:write",
+        example = crate::rest::examples::programme,
         delete = delete
     );
 }
 
-/// Lists the role catalogue.
-#[utoipa::path(get, path = "/api/v1/roles", tag = "roles", params(RoleQuery),
-    responses(
-        (status = 200, body = ListResponse<Role>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list_roles(req: HttpRequest, db: web::Data<Db>, query: web::Query<RoleQuery>) -> ApiResult<HttpResponse> {
+/// List the role catalogue
+///
+/// Workforce roles filtered by name or code, staff group, regulator and whether they are
+/// additional-roles (ARRS) posts.
+#[utoipa::path(get, path = "/api/v1/roles", tag = "roles", operation_id = "listRoles", params(RoleQuery),
+    responses(ListOk<RoleList>, BadRequest, NotAcceptable, Unprocessable))]
+pub async fn list_roles(req: HttpRequest, db: web::Data<Db>, query: Params<RoleQuery>) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
-    Ok(page(&req, blocking(move || queries::list_roles(&db, &query)).await?))
+    list(&req, query.into_inner(), move |q| queries::list_roles(&db, q)).await
 }
 
-/// Lists programmes.
-#[utoipa::path(get, path = "/api/v1/programmes", tag = "programmes", params(ProgrammeQuery),
-    responses(
-        (status = 200, body = ListResponse<Programme>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
+/// List programmes
+///
+/// Programmes and schemes placements belong to, filtered by name or code.
+#[utoipa::path(get, path = "/api/v1/programmes", tag = "programmes", operation_id = "listProgrammes",
+    params(ProgrammeQuery),
+    responses(ListOk<ProgrammeList>, BadRequest, NotAcceptable, Unprocessable))]
 pub async fn list_programmes(
     req: HttpRequest,
     db: web::Data<Db>,
-    query: web::Query<ProgrammeQuery>,
+    query: Params<ProgrammeQuery>,
 ) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
-    Ok(page(&req, blocking(move || queries::list_programmes(&db, &query)).await?))
+    list(&req, query.into_inner(), move |q| queries::list_programmes(&db, q)).await
 }
 
-/// Placements in a role. Needs `placements:read`.
-#[utoipa::path(get, path = "/api/v1/roles/{key}/placements", tag = "roles",
+/// List placements in a role
+///
+/// Placements in the role, with the placement filters. Needs `placements:read`.
+#[utoipa::path(get, path = "/api/v1/roles/{key}/placements", tag = "roles", operation_id = "listRolePlacements",
     params(("key" = String, Path, description = "Role id or code"), PlacementQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ListResponse<Placement>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
+    security(("bearer" = ["placements:read"])),
+    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
 pub async fn role_placements(
     req: HttpRequest,
     caller: Caller,
     db: web::Data<Db>,
     key: web::Path<String>,
-    query: web::Query<PlacementQuery>,
 ) -> ApiResult<HttpResponse> {
+    require(caller.actor(), Scope::PlacementsRead)?;
+    let mut q: PlacementQuery = parse(req.query_string())?;
     let db = db.get_ref().clone();
-    let mut q = query.into_inner();
-    let p = blocking(move || {
-        q.role = Some(crud::get::<RoleRow>(&db, None, &key)?.code);
-        placement_queries::list(&db, caller.actor(), &q)
-    })
-    .await?;
-    Ok(page(&req, p))
+    q.role = Some({
+        let db = db.clone();
+        blocking(move || Ok(crud::get::<RoleRow>(&db, None, &key)?.code)).await?
+    });
+    list(&req, q, move |q| placement_queries::list(&db, caller.actor(), q)).await
 }
 
-/// Placements in a programme. Needs `placements:read`.
+/// List placements in a programme
+///
+/// Placements in the programme, with the placement filters. Needs `placements:read`.
 #[utoipa::path(get, path = "/api/v1/programmes/{key}/placements", tag = "programmes",
+    operation_id = "listProgrammePlacements",
     params(("key" = String, Path, description = "Programme id or code"), PlacementQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ListResponse<Placement>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
+    security(("bearer" = ["placements:read"])),
+    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
 pub async fn programme_placements(
     req: HttpRequest,
     caller: Caller,
     db: web::Data<Db>,
     key: web::Path<String>,
-    query: web::Query<PlacementQuery>,
 ) -> ApiResult<HttpResponse> {
+    require(caller.actor(), Scope::PlacementsRead)?;
+    let mut q: PlacementQuery = parse(req.query_string())?;
     let db = db.get_ref().clone();
-    let mut q = query.into_inner();
-    let p = blocking(move || {
-        q.programme = Some(crud::get::<ProgrammeRow>(&db, None, &key)?.code);
-        placement_queries::list(&db, caller.actor(), &q)
-    })
-    .await?;
-    Ok(page(&req, p))
+    q.programme = Some({
+        let db = db.clone();
+        blocking(move || Ok(crud::get::<ProgrammeRow>(&db, None, &key)?.code)).await?
+    });
+    list(&req, q, move |q| placement_queries::list(&db, caller.actor(), q)).await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/roles").route(web::get().to(list_roles)).route(web::post().to(role::create)))
+    cfg.service(Resource::new("/roles").get(list_roles).post(role::create).done())
         .service(
-            web::resource("/roles/{key}")
-                .route(web::get().to(role::get))
-                .route(web::put().to(role::put))
-                .route(web::patch().to(role::patch))
-                .route(web::delete().to(role::delete)),
+            Resource::new("/roles/{key}").get(role::get).put(role::put).patch(role::patch).delete(role::delete).done(),
         )
-        .service(web::resource("/roles/{key}/placements").route(web::get().to(role_placements)))
+        .service(Resource::new("/roles/{key}/placements").get(role_placements).done())
+        .service(Resource::new("/programmes").get(list_programmes).post(programme::create).done())
         .service(
-            web::resource("/programmes").route(web::get().to(list_programmes)).route(web::post().to(programme::create)),
+            Resource::new("/programmes/{key}")
+                .get(programme::get)
+                .put(programme::put)
+                .patch(programme::patch)
+                .delete(programme::delete)
+                .done(),
         )
-        .service(
-            web::resource("/programmes/{key}")
-                .route(web::get().to(programme::get))
-                .route(web::put().to(programme::put))
-                .route(web::patch().to(programme::patch))
-                .route(web::delete().to(programme::delete)),
-        )
-        .service(web::resource("/programmes/{key}/placements").route(web::get().to(programme_placements)));
+        .service(Resource::new("/programmes/{key}/placements").get(programme_placements).done());
 }

@@ -1,21 +1,30 @@
 //! Handlers every resource shares (get, create, replace, patch, delete), generic over the
-//! domain's `Entity`; `entity_handlers!` gives each resource documented wrappers.
+//! domain's `Entity`; `entity_handlers!` gives each resource documented wrappers. Each
+//! checks the caller first, then the query string, the preconditions and the body.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use pcr_schema::domain::crud::{self, Entity};
 use pcr_schema::Db;
 
+use super::params::{parse, NoParams};
 use super::{blocking, body, conditional};
 use crate::auth::Caller;
 use crate::error::ApiResult;
+use crate::http::negotiate::{negotiate, Format};
+use pcr_schema::actor::require;
 
 pub async fn get_one<E>(req: HttpRequest, caller: Caller, db: web::Data<Db>, key: String) -> ApiResult<HttpResponse>
 where
     E: Entity + Send + 'static,
 {
+    if let Some(scope) = E::READ_SCOPE {
+        require(caller.actor(), scope)?;
+    }
+    parse::<NoParams>(req.query_string())?;
+    negotiate(&req, Format::ONE)?;
     let db = db.get_ref().clone();
     let rec: E = blocking(move || crud::get::<E>(&db, caller.actor(), &key)).await?;
-    Ok(conditional::one(&req, rec.version(), &rec.view()))
+    Ok(conditional::one(&req, rec.version(), rec.id(), &rec.view()))
 }
 
 pub async fn create_one<E>(
@@ -28,11 +37,13 @@ where
     E: Entity + Send + 'static,
     E::Input: Send,
 {
+    require(caller.actor(), E::WRITE_SCOPE)?;
+    parse::<NoParams>(req.query_string())?;
     let input: E::Input = body::json(&req, &bytes)?;
     let db = db.get_ref().clone();
     let rec: E = blocking(move || crud::create::<E>(&db, caller.actor(), input)).await?;
-    let location = format!("{}/{}", req.path().trim_end_matches('/'), rec.id());
-    Ok(conditional::created(&req, rec.version(), &location, &rec.view()))
+    let location = format!("{}/{}", req.path().trim_end_matches('/'), rec.key());
+    Ok(conditional::created(&req, rec.version(), rec.id(), &location, &rec.view()))
 }
 
 pub async fn put_one<E>(
@@ -46,11 +57,13 @@ where
     E: Entity + Send + 'static,
     E::Input: Send,
 {
-    let version = conditional::if_match(&req)?;
+    require(caller.actor(), E::WRITE_SCOPE)?;
+    parse::<NoParams>(req.query_string())?;
+    let expected = conditional::if_match(&req)?;
     let input: E::Input = body::json(&req, &bytes)?;
     let db = db.get_ref().clone();
-    let rec: E = blocking(move || crud::update::<E>(&db, caller.actor(), &key, version, input)).await?;
-    Ok(conditional::written(&req, rec.version(), &rec.view()))
+    let rec: E = blocking(move || crud::update::<E>(&db, caller.actor(), &key, expected, input)).await?;
+    Ok(conditional::written(&req, rec.version(), rec.id(), &rec.view()))
 }
 
 pub async fn patch_one<E>(
@@ -63,116 +76,139 @@ pub async fn patch_one<E>(
 where
     E: Entity + Send + 'static,
 {
-    let version = conditional::if_match(&req)?;
+    require(caller.actor(), E::WRITE_SCOPE)?;
+    parse::<NoParams>(req.query_string())?;
+    let expected = conditional::if_match(&req)?;
     let patch = body::merge_patch(&req, &bytes)?;
     let db = db.get_ref().clone();
-    let rec: E = blocking(move || crud::patch::<E>(&db, caller.actor(), &key, version, patch)).await?;
-    Ok(conditional::written(&req, rec.version(), &rec.view()))
+    let rec: E = blocking(move || crud::patch::<E>(&db, caller.actor(), &key, expected, patch)).await?;
+    Ok(conditional::written(&req, rec.version(), rec.id(), &rec.view()))
 }
 
 pub async fn delete_one<E>(req: HttpRequest, caller: Caller, db: web::Data<Db>, key: String) -> ApiResult<HttpResponse>
 where
     E: Entity + Send + 'static,
 {
-    let version = conditional::if_match(&req)?;
+    require(caller.actor(), E::WRITE_SCOPE)?;
+    parse::<NoParams>(req.query_string())?;
+    let expected = conditional::if_match(&req)?;
     let db = db.get_ref().clone();
-    blocking(move || crud::delete::<E>(&db, caller.actor(), &key, version)).await?;
+    blocking(move || crud::delete::<E>(&db, caller.actor(), &key, expected)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Documented per-resource wrappers around the generic handlers. `delete` is optional
-/// because placements are ended, never deleted.
+/// Documented per-resource wrappers around the generic handlers: operation ids
+/// (`getPractice`, `createPractice`, `replacePractice`, `updatePractice`, `deletePractice`),
+/// summaries, scopes, the shared problem responses, a request example, and the resource's
+/// merge-patch schema (`PracticePatch`). `delete` is optional because placements are ended,
+/// never deleted; `read_scope` is for records that are not public.
 #[macro_export]
 macro_rules! entity_handlers {
     (
-        entity = $E:ty, view = $V:ty, input = $I:ty, tag = $tag:literal,
-        collection = $coll:literal, item = $item:literal, key = $keydoc:literal,
-        write_scope = $scope:literal $(, delete = $del:ident)?
+        entity = $E:ty, view = $V:ty, input = $I:ty, name = $name:literal, noun = $noun:literal,
+        tag = $tag:literal, collection = $coll:literal, item = $item:literal, key = $keydoc:literal,
+        write_scope = $scope:literal, example = $example:path
+        $(, read_scope = $read:literal)? $(, delete = $del:ident)?
     ) => {
-        /// Reads one record; `If-None-Match` with its ETag gives 304.
-        #[utoipa::path(get, path = $item, tag = $tag,
+        /// The merge-patch body of this resource, for the OpenAPI document.
+        pub struct Patch;
+        impl utoipa::PartialSchema for Patch {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::openapi::merge_patch_schema(<$I as utoipa::PartialSchema>::schema(), $noun).into()
+            }
+        }
+        impl utoipa::ToSchema for Patch {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(concat!($name, "Patch"))
+            }
+            fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+                <$I as utoipa::ToSchema>::schemas(schemas);
+            }
+        }
+
+        #[utoipa::path(get, path = $item, tag = $tag, operation_id = concat!("get", $name),
+            summary = concat!("Get ", $noun),
+            description = "Reads one record by its key. The `ETag` is its version; send it back in `If-None-Match` to get 304 while it is unchanged, or in `If-Match` to change it.",
             params(("key" = String, Path, description = $keydoc)),
+            $(security(("bearer" = [$read])),)?
             responses(
-                (status = 200, body = $V, headers(("ETag" = String, description = "The record's version"))),
-                (status = 304, description = "Not modified"),
-                (status = 404, body = $crate::error::Problem, content_type = "application/problem+json"),
+                (status = 200, description = "The record", body = $V,
+                    headers(("ETag" = String, description = "The record's version and id, e.g. \"3.6f1c2e4a-…\""))),
+                (status = 304, description = "Not modified: the `If-None-Match` tag is current"),
+                $crate::openapi::BadRequest, $crate::openapi::Unauthorized, $crate::openapi::Forbidden,
+                $crate::openapi::NotFound, $crate::openapi::NotAcceptable, $crate::openapi::Unprocessable,
             ))]
         pub async fn get(req: actix_web::HttpRequest, caller: $crate::auth::Caller, db: actix_web::web::Data<pcr_schema::Db>, key: actix_web::web::Path<String>) -> $crate::error::ApiResult<actix_web::HttpResponse> {
             $crate::rest::crud::get_one::<$E>(req, caller, db, key.into_inner()).await
         }
 
-        #[doc = concat!("Creates a record. Needs the `", $scope, "` scope.")]
-        #[utoipa::path(post, path = $coll, tag = $tag, request_body = $I,
-            security(("bearer" = [])),
+        #[utoipa::path(post, path = $coll, tag = $tag, operation_id = concat!("create", $name),
+            summary = concat!("Create ", $noun),
+            description = concat!("Creates a record and answers with it, its `ETag` and its `Location`. Needs the `", $scope, "` scope. Every invalid field is reported at once."),
+            request_body(content = $I, example = $example),
+            security(("bearer" = [$scope])),
             responses(
-                (status = 201, body = $V, headers(("ETag" = String), ("Location" = String))),
-                (status = 400, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 401, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 403, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 409, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 413, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 415, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 422, body = $crate::error::Problem, content_type = "application/problem+json"),
+                (status = 201, description = "Created", body = $V,
+                    headers(("ETag" = String, description = "The record's version and id"), ("Location" = String, description = "Where to read it"))),
+                $crate::openapi::BadRequest, $crate::openapi::Unauthorized, $crate::openapi::Forbidden,
+                $crate::openapi::Conflict, $crate::openapi::PayloadTooLarge, $crate::openapi::UnsupportedMediaType,
+                $crate::openapi::Unprocessable,
             ))]
         pub async fn create(req: actix_web::HttpRequest, caller: $crate::auth::Caller, db: actix_web::web::Data<pcr_schema::Db>, body: actix_web::web::Bytes) -> $crate::error::ApiResult<actix_web::HttpResponse> {
             $crate::rest::crud::create_one::<$E>(req, caller, db, body).await
         }
 
-        #[doc = concat!("Replaces a record's writable fields. Needs `If-Match` and the `", $scope, "` scope.")]
-        #[utoipa::path(put, path = $item, tag = $tag, request_body = $I,
-            security(("bearer" = [])),
+        #[utoipa::path(put, path = $item, tag = $tag, operation_id = concat!("replace", $name),
+            summary = concat!("Replace ", $noun),
+            description = concat!("Replaces every writable field (absent optional fields are cleared). Needs `If-Match` with the `ETag` last read and the `", $scope, "` scope."),
+            request_body(content = $I, example = $example),
+            security(("bearer" = [$scope])),
             params(("key" = String, Path, description = $keydoc),
-                   ("If-Match" = String, Header, description = "The ETag last read, e.g. \"3\"")),
+                   ("If-Match" = String, Header, description = "The ETag last read")),
             responses(
-                (status = 200, body = $V, headers(("ETag" = String))),
-                (status = 400, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 401, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 403, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 404, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 412, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 415, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 422, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 428, body = $crate::error::Problem, content_type = "application/problem+json"),
+                (status = 200, description = "Replaced", body = $V, headers(("ETag" = String, description = "The new version and id"))),
+                $crate::openapi::BadRequest, $crate::openapi::Unauthorized, $crate::openapi::Forbidden,
+                $crate::openapi::NotFound, $crate::openapi::Conflict, $crate::openapi::PreconditionFailed,
+                $crate::openapi::PayloadTooLarge, $crate::openapi::UnsupportedMediaType,
+                $crate::openapi::Unprocessable, $crate::openapi::PreconditionRequired,
             ))]
         pub async fn put(req: actix_web::HttpRequest, caller: $crate::auth::Caller, db: actix_web::web::Data<pcr_schema::Db>, key: actix_web::web::Path<String>, body: actix_web::web::Bytes) -> $crate::error::ApiResult<actix_web::HttpResponse> {
             $crate::rest::crud::put_one::<$E>(req, caller, db, key.into_inner(), body).await
         }
 
-        #[doc = concat!("Changes some fields (JSON merge patch, RFC 7396; `null` clears). Needs `If-Match` and the `", $scope, "` scope.")]
-        #[utoipa::path(patch, path = $item, tag = $tag,
-            request_body(content = serde_json::Value, content_type = "application/merge-patch+json", description = "Fields to change"),
-            security(("bearer" = [])),
+        #[utoipa::path(patch, path = $item, tag = $tag, operation_id = concat!("update", $name),
+            summary = concat!("Change some fields of ", $noun),
+            description = concat!("Applies a JSON merge patch (RFC 7396): fields present change, `null` removes an optional field, fields left out stay. Needs `If-Match` with the `ETag` last read and the `", $scope, "` scope."),
+            request_body(content(
+                (Patch = "application/merge-patch+json"),
+                (Patch = "application/json"),
+            )),
+            security(("bearer" = [$scope])),
             params(("key" = String, Path, description = $keydoc),
-                   ("If-Match" = String, Header, description = "The ETag last read, e.g. \"3\"")),
+                   ("If-Match" = String, Header, description = "The ETag last read")),
             responses(
-                (status = 200, body = $V, headers(("ETag" = String))),
-                (status = 400, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 401, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 403, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 404, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 412, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 415, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 422, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 428, body = $crate::error::Problem, content_type = "application/problem+json"),
+                (status = 200, description = "Changed", body = $V, headers(("ETag" = String, description = "The new version and id"))),
+                $crate::openapi::BadRequest, $crate::openapi::Unauthorized, $crate::openapi::Forbidden,
+                $crate::openapi::NotFound, $crate::openapi::Conflict, $crate::openapi::PreconditionFailed,
+                $crate::openapi::PayloadTooLarge, $crate::openapi::UnsupportedMediaType,
+                $crate::openapi::Unprocessable, $crate::openapi::PreconditionRequired,
             ))]
         pub async fn patch(req: actix_web::HttpRequest, caller: $crate::auth::Caller, db: actix_web::web::Data<pcr_schema::Db>, key: actix_web::web::Path<String>, body: actix_web::web::Bytes) -> $crate::error::ApiResult<actix_web::HttpResponse> {
             $crate::rest::crud::patch_one::<$E>(req, caller, db, key.into_inner(), body).await
         }
 
         $(
-        #[doc = concat!("Deletes a record. Needs `If-Match` and the `", $scope, "` scope; a record others refer to cannot be deleted (409).")]
-        #[utoipa::path(delete, path = $item, tag = $tag,
-            security(("bearer" = [])),
+        #[utoipa::path(delete, path = $item, tag = $tag, operation_id = concat!("delete", $name),
+            summary = concat!("Delete ", $noun),
+            description = concat!("Deletes a record; the change feed reports the deletion. A record others refer to cannot be deleted (409). Needs `If-Match` with the `ETag` last read and the `", $scope, "` scope."),
+            security(("bearer" = [$scope])),
             params(("key" = String, Path, description = $keydoc),
-                   ("If-Match" = String, Header, description = "The ETag last read, e.g. \"3\"")),
+                   ("If-Match" = String, Header, description = "The ETag last read")),
             responses(
                 (status = 204, description = "Deleted"),
-                (status = 401, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 403, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 404, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 409, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 412, body = $crate::error::Problem, content_type = "application/problem+json"),
-                (status = 428, body = $crate::error::Problem, content_type = "application/problem+json"),
+                $crate::openapi::BadRequest, $crate::openapi::Unauthorized, $crate::openapi::Forbidden,
+                $crate::openapi::NotFound, $crate::openapi::Conflict, $crate::openapi::PreconditionFailed,
+                $crate::openapi::Unprocessable, $crate::openapi::PreconditionRequired,
             ))]
         pub async fn $del(req: actix_web::HttpRequest, caller: $crate::auth::Caller, db: actix_web::web::Data<pcr_schema::Db>, key: actix_web::web::Path<String>) -> $crate::error::ApiResult<actix_web::HttpResponse> {
             $crate::rest::crud::delete_one::<$E>(req, caller, db, key.into_inner()).await

@@ -5,17 +5,22 @@ use pcr_schema::domain::crud;
 use pcr_schema::domain::groups::{self as queries, GroupQuery};
 use pcr_schema::domain::placements::{self as placement_queries, PlacementQuery};
 use pcr_schema::domain::practices::{self as practice_queries, MemberOf, PracticeQuery};
-use pcr_schema::models::federation::{Federation, FederationRow};
-use pcr_schema::models::ict::{IctRow, IntegratedCareTeam};
-use pcr_schema::models::membership::{FederationMembership, IctMembership, PartnerService};
-use pcr_schema::models::placement::{HostType, Placement};
-use pcr_schema::models::practice::Practice;
-use pcr_schema::Db;
+use pcr_schema::models::federation::FederationRow;
+use pcr_schema::models::ict::IctRow;
+use pcr_schema::models::placement::HostType;
+use pcr_schema::{Db, Scope};
 
 use super::blocking;
-use super::list::{items, page, ItemsResponse, ListResponse};
+use super::list::schemas::{
+    FederationList, FederationMembershipItems, IctMembershipItems, IntegratedCareTeamList, PartnerServiceItems,
+    PlacementList, PracticeList,
+};
+use super::list::{items, list};
+use super::params::{NoParams, Params};
 use crate::auth::Caller;
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
+use crate::http::resource::Resource;
+use crate::openapi::{BadRequest, Forbidden, ItemsOk, ListOk, NotAcceptable, NotFound, Unauthorized, Unprocessable};
 
 pub mod federation {
     use pcr_schema::models::federation::{Federation, FederationInput, FederationRow};
@@ -23,11 +28,14 @@ pub mod federation {
         entity = FederationRow,
         view = Federation,
         input = FederationInput,
+        name = "Federation",
+        noun = "a GP federation",
         tag = "federations",
         collection = "/api/v1/federations",
         item = "/api/v1/federations/{key}",
         key = "Federation id or code, e.g. NSGPF",
         write_scope = "reference:write",
+        example = crate::rest::examples::federation,
         delete = delete
     );
 }
@@ -38,55 +46,73 @@ pub mod ict {
         entity = IctRow,
         view = IntegratedCareTeam,
         input = IntegratedCareTeamInput,
+        name = "Ict",
+        noun = "an Integrated Care Team",
         tag = "icts",
         collection = "/api/v1/icts",
         item = "/api/v1/icts/{key}",
         key = "ICT id or code, e.g. ICT-MEIR",
         write_scope = "reference:write",
+        example = crate::rest::examples::ict,
         delete = delete
     );
 }
 
-/// Lists federations.
-#[utoipa::path(get, path = "/api/v1/federations", tag = "federations", params(GroupQuery),
-    responses(
-        (status = 200, body = ListResponse<Federation>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
+/// List GP federations
+///
+/// Federations filtered by name or code, ICB and when they last changed, in pages.
+#[utoipa::path(get, path = "/api/v1/federations", tag = "federations", operation_id = "listFederations",
+    params(GroupQuery),
+    responses(ListOk<FederationList>, BadRequest, NotAcceptable, Unprocessable))]
 pub async fn list_federations(
     req: HttpRequest,
     db: web::Data<Db>,
-    query: web::Query<GroupQuery>,
+    query: Params<GroupQuery>,
 ) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
-    Ok(page(&req, blocking(move || queries::list_federations(&db, &query)).await?))
+    list(&req, query.into_inner(), move |q| queries::list_federations(&db, q)).await
 }
 
-/// Lists Integrated Care Teams.
-#[utoipa::path(get, path = "/api/v1/icts", tag = "icts", params(GroupQuery),
-    responses(
-        (status = 200, body = ListResponse<IntegratedCareTeam>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list_icts(req: HttpRequest, db: web::Data<Db>, query: web::Query<GroupQuery>) -> ApiResult<HttpResponse> {
+/// List Integrated Care Teams
+///
+/// ICTs filtered by name or code, status, ICB and when they last changed, in pages.
+#[utoipa::path(get, path = "/api/v1/icts", tag = "icts", operation_id = "listIcts",
+    params(GroupQuery),
+    responses(ListOk<IntegratedCareTeamList>, BadRequest, NotAcceptable, Unprocessable))]
+pub async fn list_icts(req: HttpRequest, db: web::Data<Db>, query: Params<GroupQuery>) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
-    Ok(page(&req, blocking(move || queries::list_icts(&db, &query)).await?))
+    list(&req, query.into_inner(), move |q| queries::list_icts(&db, q)).await
 }
 
 /// Which group a nested request is about.
+#[derive(Clone, Copy)]
 enum Group {
     Federation,
     Ict,
 }
 
-/// Resolves the group's code (404 when it does not exist).
-fn group_code(db: &Db, group: &Group, key: &str) -> pcr_schema::DomainResult<String> {
-    Ok(match group {
-        Group::Federation => crud::get::<FederationRow>(db, None, key)?.code,
-        Group::Ict => crud::get::<IctRow>(db, None, key)?.code,
-    })
+impl Group {
+    /// The group's code (404 when it does not exist).
+    fn code(self, db: &Db, key: &str) -> pcr_schema::DomainResult<String> {
+        Ok(match self {
+            Group::Federation => crud::get::<FederationRow>(db, None, key)?.code,
+            Group::Ict => crud::get::<IctRow>(db, None, key)?.code,
+        })
+    }
+
+    fn host_type(self) -> HostType {
+        match self {
+            Group::Federation => HostType::Federation,
+            Group::Ict => HostType::Ict,
+        }
+    }
+
+    fn members(self, code: String, day: chrono::NaiveDate) -> MemberOf {
+        match self {
+            Group::Federation => MemberOf::Federation(code, day),
+            Group::Ict => MemberOf::Ict(code, day),
+        }
+    }
 }
 
 async fn member_practices(
@@ -98,16 +124,12 @@ async fn member_practices(
 ) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     let day = query.active_on.unwrap_or_else(pcr_schema::today);
-    let p = blocking(move || {
-        let code = group_code(&db, &group, &key)?;
-        let member_of = match group {
-            Group::Federation => MemberOf::Federation(code, day),
-            Group::Ict => MemberOf::Ict(code, day),
-        };
-        practice_queries::list(&db, &query, Some(&member_of))
-    })
-    .await?;
-    Ok(page(&req, p))
+    let code = {
+        let db = db.clone();
+        blocking(move || group.code(&db, &key)).await?
+    };
+    let members = group.members(code, day);
+    list(&req, query, move |q| practice_queries::list(&db, q, Some(&members))).await
 }
 
 async fn hosted_placements(
@@ -116,170 +138,168 @@ async fn hosted_placements(
     db: web::Data<Db>,
     group: Group,
     key: String,
-    mut query: PlacementQuery,
 ) -> ApiResult<HttpResponse> {
+    // The caller first: without the scope, whether the group exists is no answer.
+    pcr_schema::actor::require(caller.actor(), Scope::PlacementsRead)?;
+    let mut query: PlacementQuery = super::params::parse(req.query_string())?;
     let db = db.get_ref().clone();
-    let p = blocking(move || {
-        query.host = Some(group_code(&db, &group, &key)?);
-        query.host_type = Some(match group {
-            Group::Federation => HostType::Federation,
-            Group::Ict => HostType::Ict,
-        });
-        placement_queries::list(&db, caller.actor(), &query)
-    })
-    .await?;
-    Ok(page(&req, p))
+    query.host = Some({
+        let db = db.clone();
+        blocking(move || group.code(&db, &key)).await?
+    });
+    query.host_type = Some(group.host_type());
+    list(&req, query, move |q| placement_queries::list(&db, caller.actor(), q)).await
 }
 
-/// The practices that are members of a federation on a day (default today).
+/// List a federation's practices
+///
+/// The practices that are members of the federation on a day (`active_on`, default today),
+/// with the practice filters.
 #[utoipa::path(get, path = "/api/v1/federations/{key}/practices", tag = "federations",
+    operation_id = "listFederationPractices",
     params(("key" = String, Path, description = "Federation id or code"), PracticeQuery),
-    responses(
-        (status = 200, body = ListResponse<Practice>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
+    responses(ListOk<PracticeList>, BadRequest, NotFound, NotAcceptable, Unprocessable))]
 pub async fn federation_practices(
     req: HttpRequest,
     db: web::Data<Db>,
     key: web::Path<String>,
-    query: web::Query<PracticeQuery>,
+    query: Params<PracticeQuery>,
 ) -> ApiResult<HttpResponse> {
     member_practices(req, db, Group::Federation, key.into_inner(), query.into_inner()).await
 }
 
-/// The practices that are members of an ICT on a day (default today).
-#[utoipa::path(get, path = "/api/v1/icts/{key}/practices", tag = "icts",
+/// List an ICT's practices
+///
+/// The practices that are members of the ICT on a day (`active_on`, default today), with the
+/// practice filters.
+#[utoipa::path(get, path = "/api/v1/icts/{key}/practices", tag = "icts", operation_id = "listIctPractices",
     params(("key" = String, Path, description = "ICT id or code"), PracticeQuery),
-    responses(
-        (status = 200, body = ListResponse<Practice>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
+    responses(ListOk<PracticeList>, BadRequest, NotFound, NotAcceptable, Unprocessable))]
 pub async fn ict_practices(
     req: HttpRequest,
     db: web::Data<Db>,
     key: web::Path<String>,
-    query: web::Query<PracticeQuery>,
+    query: Params<PracticeQuery>,
 ) -> ApiResult<HttpResponse> {
     member_practices(req, db, Group::Ict, key.into_inner(), query.into_inner()).await
 }
 
-/// Placements hosted by the federation itself. Needs `placements:read`.
+/// List a federation's placements
+///
+/// Placements hosted by the federation itself, with the placement filters. Needs
+/// `placements:read`.
 #[utoipa::path(get, path = "/api/v1/federations/{key}/placements", tag = "federations",
+    operation_id = "listFederationPlacements",
     params(("key" = String, Path, description = "Federation id or code"), PlacementQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ListResponse<Placement>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
+    security(("bearer" = ["placements:read"])),
+    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
 pub async fn federation_placements(
     req: HttpRequest,
     caller: Caller,
     db: web::Data<Db>,
     key: web::Path<String>,
-    query: web::Query<PlacementQuery>,
 ) -> ApiResult<HttpResponse> {
-    hosted_placements(req, caller, db, Group::Federation, key.into_inner(), query.into_inner()).await
+    hosted_placements(req, caller, db, Group::Federation, key.into_inner()).await
 }
 
-/// Placements hosted by the ICT itself. Needs `placements:read`.
-#[utoipa::path(get, path = "/api/v1/icts/{key}/placements", tag = "icts",
+/// List an ICT's placements
+///
+/// Placements hosted by the ICT itself, with the placement filters. Needs `placements:read`.
+#[utoipa::path(get, path = "/api/v1/icts/{key}/placements", tag = "icts", operation_id = "listIctPlacements",
     params(("key" = String, Path, description = "ICT id or code"), PlacementQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ListResponse<Placement>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
+    security(("bearer" = ["placements:read"])),
+    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
 pub async fn ict_placements(
     req: HttpRequest,
     caller: Caller,
     db: web::Data<Db>,
     key: web::Path<String>,
-    query: web::Query<PlacementQuery>,
 ) -> ApiResult<HttpResponse> {
-    hosted_placements(req, caller, db, Group::Ict, key.into_inner(), query.into_inner()).await
+    hosted_placements(req, caller, db, Group::Ict, key.into_inner()).await
 }
 
-/// Every membership period of a federation, past and present.
+/// List a federation's memberships
+///
+/// Every membership period of the federation, past, present and planned.
 #[utoipa::path(get, path = "/api/v1/federations/{key}/memberships", tag = "federations",
+    operation_id = "listFederationMemberships",
     params(("key" = String, Path, description = "Federation id or code")),
-    responses(
-        (status = 200, body = ItemsResponse<FederationMembership>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn federation_memberships(db: web::Data<Db>, key: web::Path<String>) -> ApiResult<HttpResponse> {
+    responses(ItemsOk<FederationMembershipItems>, BadRequest, NotFound, NotAcceptable, Unprocessable))]
+pub async fn federation_memberships(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    key: web::Path<String>,
+    _none: Params<NoParams>,
+) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     let list = blocking(move || {
-        let code = group_code(&db, &Group::Federation, &key)?;
+        let code = Group::Federation.code(&db, &key)?;
         queries::federation_memberships(&db, &code)
     })
     .await?;
-    Ok(items(list))
+    items(&req, list)
 }
 
-/// Every membership period of an ICT, past and present.
-#[utoipa::path(get, path = "/api/v1/icts/{key}/memberships", tag = "icts",
+/// List an ICT's memberships
+///
+/// Every membership period of the ICT, past, present and planned.
+#[utoipa::path(get, path = "/api/v1/icts/{key}/memberships", tag = "icts", operation_id = "listIctMemberships",
     params(("key" = String, Path, description = "ICT id or code")),
-    responses(
-        (status = 200, body = ItemsResponse<IctMembership>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn ict_memberships(db: web::Data<Db>, key: web::Path<String>) -> ApiResult<HttpResponse> {
+    responses(ItemsOk<IctMembershipItems>, BadRequest, NotFound, NotAcceptable, Unprocessable))]
+pub async fn ict_memberships(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    key: web::Path<String>,
+    _none: Params<NoParams>,
+) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     let list = blocking(move || {
-        let code = group_code(&db, &Group::Ict, &key)?;
+        let code = Group::Ict.code(&db, &key)?;
         queries::ict_memberships(&db, &code)
     })
     .await?;
-    Ok(items(list))
+    items(&req, list)
 }
 
-/// The community, mental health, social care and voluntary services of an ICT.
+/// List an ICT's partner services
+///
+/// The community, mental health, social care and voluntary services of the ICT.
 #[utoipa::path(get, path = "/api/v1/icts/{key}/partner-services", tag = "icts",
+    operation_id = "listIctPartnerServices",
     params(("key" = String, Path, description = "ICT id or code")),
-    responses(
-        (status = 200, body = ItemsResponse<PartnerService>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn ict_partner_services(db: web::Data<Db>, key: web::Path<String>) -> ApiResult<HttpResponse> {
+    responses(ItemsOk<PartnerServiceItems>, BadRequest, NotFound, NotAcceptable, Unprocessable))]
+pub async fn ict_partner_services(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    key: web::Path<String>,
+    _none: Params<NoParams>,
+) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     let list = blocking(move || {
-        let code = group_code(&db, &Group::Ict, &key)?;
+        let code = Group::Ict.code(&db, &key)?;
         queries::partner_services(&db, &code)
     })
     .await?;
-    Ok(items(list))
+    items(&req, list)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/federations").route(web::get().to(list_federations)).route(web::post().to(federation::create)),
-    )
-    .service(
-        web::resource("/federations/{key}")
-            .route(web::get().to(federation::get))
-            .route(web::put().to(federation::put))
-            .route(web::patch().to(federation::patch))
-            .route(web::delete().to(federation::delete)),
-    )
-    .service(web::resource("/federations/{key}/practices").route(web::get().to(federation_practices)))
-    .service(web::resource("/federations/{key}/memberships").route(web::get().to(federation_memberships)))
-    .service(web::resource("/federations/{key}/placements").route(web::get().to(federation_placements)))
-    .service(web::resource("/icts").route(web::get().to(list_icts)).route(web::post().to(ict::create)))
-    .service(
-        web::resource("/icts/{key}")
-            .route(web::get().to(ict::get))
-            .route(web::put().to(ict::put))
-            .route(web::patch().to(ict::patch))
-            .route(web::delete().to(ict::delete)),
-    )
-    .service(web::resource("/icts/{key}/practices").route(web::get().to(ict_practices)))
-    .service(web::resource("/icts/{key}/memberships").route(web::get().to(ict_memberships)))
-    .service(web::resource("/icts/{key}/partner-services").route(web::get().to(ict_partner_services)))
-    .service(web::resource("/icts/{key}/placements").route(web::get().to(ict_placements)));
+    cfg.service(Resource::new("/federations").get(list_federations).post(federation::create).done())
+        .service(
+            Resource::new("/federations/{key}")
+                .get(federation::get)
+                .put(federation::put)
+                .patch(federation::patch)
+                .delete(federation::delete)
+                .done(),
+        )
+        .service(Resource::new("/federations/{key}/practices").get(federation_practices).done())
+        .service(Resource::new("/federations/{key}/memberships").get(federation_memberships).done())
+        .service(Resource::new("/federations/{key}/placements").get(federation_placements).done())
+        .service(Resource::new("/icts").get(list_icts).post(ict::create).done())
+        .service(Resource::new("/icts/{key}").get(ict::get).put(ict::put).patch(ict::patch).delete(ict::delete).done())
+        .service(Resource::new("/icts/{key}/practices").get(ict_practices).done())
+        .service(Resource::new("/icts/{key}/memberships").get(ict_memberships).done())
+        .service(Resource::new("/icts/{key}/partner-services").get(ict_partner_services).done())
+        .service(Resource::new("/icts/{key}/placements").get(ict_placements).done());
 }

@@ -3,17 +3,22 @@
 
 use actix_web::web;
 
+use crate::http::resource::Resource;
+
 pub mod federation_membership {
     use pcr_schema::models::membership::{FederationMembership, FederationMembershipInput, FederationMembershipRow};
     crate::entity_handlers!(
         entity = FederationMembershipRow,
         view = FederationMembership,
         input = FederationMembershipInput,
+        name = "FederationMembership",
+        noun = "a federation membership",
         tag = "memberships",
         collection = "/api/v1/federation-memberships",
         item = "/api/v1/federation-memberships/{key}",
         key = "Membership id",
         write_scope = "reference:write",
+        example = crate::rest::examples::federation_membership,
         delete = delete
     );
 }
@@ -24,11 +29,14 @@ pub mod ict_membership {
         entity = IctMembershipRow,
         view = IctMembership,
         input = IctMembershipInput,
+        name = "IctMembership",
+        noun = "an ICT membership",
         tag = "memberships",
         collection = "/api/v1/ict-memberships",
         item = "/api/v1/ict-memberships/{key}",
         key = "Membership id",
         write_scope = "reference:write",
+        example = crate::rest::examples::ict_membership,
         delete = delete
     );
 }
@@ -39,11 +47,14 @@ pub mod partner_service {
         entity = PartnerServiceRow,
         view = PartnerService,
         input = PartnerServiceInput,
+        name = "PartnerService",
+        noun = "an ICT partner service",
         tag = "icts",
         collection = "/api/v1/ict-partner-services",
         item = "/api/v1/ict-partner-services/{key}",
         key = "Partner service id",
         write_scope = "reference:write",
+        example = crate::rest::examples::partner_service,
         delete = delete
     );
 }
@@ -51,13 +62,8 @@ pub mod partner_service {
 /// Registers collection (POST) and item (GET/PUT/PATCH/DELETE) routes of one module.
 macro_rules! item_routes {
     ($cfg:expr, $m:ident, $coll:literal, $item:literal) => {
-        $cfg.service(web::resource($coll).route(web::post().to($m::create))).service(
-            web::resource($item)
-                .route(web::get().to($m::get))
-                .route(web::put().to($m::put))
-                .route(web::patch().to($m::patch))
-                .route(web::delete().to($m::delete)),
-        )
+        $cfg.service(Resource::new($coll).post($m::create).done())
+            .service(Resource::new($item).get($m::get).put($m::put).patch($m::patch).delete($m::delete).done())
     };
 }
 

@@ -2,11 +2,14 @@
 
 pub mod body;
 pub mod catalogue;
+pub mod changes;
 pub mod conditional;
 pub mod crud;
+pub mod examples;
 pub mod groups;
 pub mod list;
 pub mod memberships;
+pub mod params;
 pub mod placements;
 pub mod practices;
 
@@ -27,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(groups::routes)
             .configure(memberships::routes)
             .configure(catalogue::routes)
-            .configure(placements::routes),
+            .configure(placements::routes)
+            .configure(changes::routes),
     );
 }

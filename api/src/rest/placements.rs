@@ -3,16 +3,24 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
+use pcr_schema::actor::require;
 use pcr_schema::domain::placements::{self as queries, PlacementQuery};
 use pcr_schema::models::placement::Placement;
-use pcr_schema::Db;
+use pcr_schema::{Db, Scope};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::list::{page, ListResponse};
+use super::list::list as list_of;
+use super::list::schemas::PlacementList;
+use super::params::{parse, NoParams};
 use super::{blocking, body, conditional};
 use crate::auth::Caller;
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
+use crate::http::resource::Resource;
+use crate::openapi::{
+    BadRequest, Forbidden, ListOk, NotAcceptable, NotFound, PreconditionFailed, PreconditionRequired, Unauthorized,
+    Unprocessable, UnsupportedMediaType,
+};
 
 pub mod item {
     use pcr_schema::models::placement::{Placement, PlacementInput, PlacementRow};
@@ -20,32 +28,32 @@ pub mod item {
         entity = PlacementRow,
         view = Placement,
         input = PlacementInput,
+        name = "Placement",
+        noun = "a placement",
         tag = "placements",
         collection = "/api/v1/placements",
         item = "/api/v1/placements/{key}",
         key = "Placement id",
-        write_scope = "placements:write"
+        write_scope = "placements:write",
+        example = crate::rest::examples::placement,
+        read_scope = "placements:read"
     );
 }
 
-/// Lists placements. Needs `placements:read`.
-#[utoipa::path(get, path = "/api/v1/placements", tag = "placements", params(PlacementQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ListResponse<Placement>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list(
-    req: HttpRequest,
-    caller: Caller,
-    db: web::Data<Db>,
-    query: web::Query<PlacementQuery>,
-) -> ApiResult<HttpResponse> {
+/// List placements
+///
+/// Placements filtered by role, programme, host, status, the day they run and the partner's
+/// staff reference, in pages; every one of them as CSV or NDJSON by `Accept`. Needs
+/// `placements:read`.
+#[utoipa::path(get, path = "/api/v1/placements", tag = "placements", operation_id = "listPlacements",
+    params(PlacementQuery),
+    security(("bearer" = ["placements:read"])),
+    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotAcceptable, Unprocessable))]
+pub async fn list(req: HttpRequest, caller: Caller, db: web::Data<Db>) -> ApiResult<HttpResponse> {
+    require(caller.actor(), Scope::PlacementsRead)?;
+    let query: PlacementQuery = parse(req.query_string())?;
     let db = db.get_ref().clone();
-    Ok(page(&req, blocking(move || queries::list(&db, caller.actor(), &query)).await?))
+    list_of(&req, query, move |q| queries::list(&db, caller.actor(), q)).await
 }
 
 /// When a placement ends.
@@ -53,23 +61,23 @@ pub async fn list(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EndPlacement {
     /// Last day of the placement (default: today).
+    #[schema(example = "2027-08-31")]
     pub end_date: Option<NaiveDate>,
 }
 
-/// Ends a placement. Needs `If-Match` and `placements:write`.
-#[utoipa::path(post, path = "/api/v1/placements/{key}/end", tag = "placements",
+/// End a placement
+///
+/// Sets the last day of a placement (default today); placements are ended, never deleted.
+/// Needs `If-Match` with the `ETag` last read and `placements:write`.
+#[utoipa::path(post, path = "/api/v1/placements/{key}/end", tag = "placements", operation_id = "endPlacement",
     request_body(content = EndPlacement, description = "Optional; an empty body ends it today"),
-    security(("bearer" = [])),
+    security(("bearer" = ["placements:write"])),
     params(("key" = String, Path, description = "Placement id"),
-           ("If-Match" = String, Header, description = "The ETag last read, e.g. \"3\"")),
+           ("If-Match" = String, Header, description = "The ETag last read")),
     responses(
-        (status = 200, body = Placement, headers(("ETag" = String))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 428, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Ended", body = Placement, headers(("ETag" = String, description = "The new version and id"))),
+        BadRequest, Unauthorized, Forbidden, NotFound, PreconditionFailed, UnsupportedMediaType, Unprocessable,
+        PreconditionRequired,
     ))]
 pub async fn end(
     req: HttpRequest,
@@ -78,20 +86,17 @@ pub async fn end(
     key: web::Path<String>,
     bytes: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    let version = conditional::if_match(&req)?;
+    require(caller.actor(), Scope::PlacementsWrite)?;
+    parse::<NoParams>(req.query_string())?;
+    let expected = conditional::if_match(&req)?;
     let input: EndPlacement = if bytes.is_empty() { EndPlacement::default() } else { body::json(&req, &bytes)? };
     let db = db.get_ref().clone();
-    let rec = blocking(move || queries::end(&db, caller.actor(), &key, version, input.end_date)).await?;
-    Ok(conditional::written(&req, rec.version, &rec.view()))
+    let rec = blocking(move || queries::end(&db, caller.actor(), &key, expected, input.end_date)).await?;
+    Ok(conditional::written(&req, rec.version, &rec.id, &rec.view()))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/placements").route(web::get().to(list)).route(web::post().to(item::create)))
-        .service(
-            web::resource("/placements/{key}")
-                .route(web::get().to(item::get))
-                .route(web::put().to(item::put))
-                .route(web::patch().to(item::patch)),
-        )
-        .service(web::resource("/placements/{key}/end").route(web::post().to(end)));
+    cfg.service(Resource::new("/placements").get(list).post(item::create).done())
+        .service(Resource::new("/placements/{key}").get(item::get).put(item::put).patch(item::patch).done())
+        .service(Resource::new("/placements/{key}/end").post(end).done());
 }

@@ -5,18 +5,20 @@ use chrono::NaiveDate;
 use pcr_schema::domain::crud;
 use pcr_schema::domain::placements::{self as placement_queries, PlacementQuery};
 use pcr_schema::domain::practices::{self as queries, PracticeQuery};
-use pcr_schema::models::federation::Federation;
-use pcr_schema::models::ict::IntegratedCareTeam;
-use pcr_schema::models::placement::{HostType, Placement};
-use pcr_schema::models::practice::{Practice, PracticeRow};
+use pcr_schema::models::placement::HostType;
+use pcr_schema::models::practice::PracticeRow;
 use pcr_schema::Db;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::blocking;
-use super::list::{items, page, ItemsResponse, ListResponse};
+use super::list::schemas::{FederationItems, IntegratedCareTeamItems, PlacementList, PracticeList};
+use super::list::{items, list as list_of};
+use super::params::Params;
 use crate::auth::Caller;
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
+use crate::http::resource::Resource;
+use crate::openapi::{BadRequest, Forbidden, ItemsOk, ListOk, NotAcceptable, NotFound, Unauthorized, Unprocessable};
 
 pub mod item {
     use pcr_schema::models::practice::{Practice, PracticeInput, PracticeRow};
@@ -24,11 +26,14 @@ pub mod item {
         entity = PracticeRow,
         view = Practice,
         input = PracticeInput,
+        name = "Practice",
+        noun = "a GP practice",
         tag = "practices",
         collection = "/api/v1/practices",
         item = "/api/v1/practices/{key}",
-        key = "Practice id or ODS code, e.g. M83001",
+        key = "Practice id or ODS code, e.g. M83005",
         write_scope = "reference:write",
+        example = crate::rest::examples::practice,
         delete = delete
     );
 }
@@ -41,27 +46,31 @@ pub struct OnDay {
     pub active_on: Option<NaiveDate>,
 }
 
-/// Lists practices, filtered and paged.
-#[utoipa::path(get, path = "/api/v1/practices", tag = "practices", params(PracticeQuery),
-    responses(
-        (status = 200, body = ListResponse<Practice>, headers(("Link" = String, description = "rel=\"next\" when there is more"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn list(req: HttpRequest, db: web::Data<Db>, query: web::Query<PracticeQuery>) -> ApiResult<HttpResponse> {
+/// List GP practices
+///
+/// Practices filtered by name or ODS code, status, commissioner, postcode and the day they
+/// were open, in pages; every one of them as CSV or NDJSON by `Accept`.
+#[utoipa::path(get, path = "/api/v1/practices", tag = "practices", operation_id = "listPractices",
+    params(PracticeQuery),
+    responses(ListOk<PracticeList>, BadRequest, NotAcceptable, Unprocessable))]
+pub async fn list(req: HttpRequest, db: web::Data<Db>, query: Params<PracticeQuery>) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
-    let p = blocking(move || queries::list(&db, &query, None)).await?;
-    Ok(page(&req, p))
+    list_of(&req, query.into_inner(), move |q| queries::list(&db, q, None)).await
 }
 
-/// The federations a practice belongs to on a day.
+/// List a practice's federations
+///
+/// The GP federations the practice is a member of on a day (default today).
 #[utoipa::path(get, path = "/api/v1/practices/{key}/federations", tag = "practices",
+    operation_id = "listPracticeFederations",
     params(("key" = String, Path, description = "Practice id or ODS code"), OnDay),
-    responses(
-        (status = 200, body = ItemsResponse<Federation>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn federations(db: web::Data<Db>, key: web::Path<String>, on: web::Query<OnDay>) -> ApiResult<HttpResponse> {
+    responses(ItemsOk<FederationItems>, BadRequest, NotFound, NotAcceptable, Unprocessable))]
+pub async fn federations(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    key: web::Path<String>,
+    on: Params<OnDay>,
+) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     let day = on.active_on.unwrap_or_else(pcr_schema::today);
     let list = blocking(move || {
@@ -69,17 +78,21 @@ pub async fn federations(db: web::Data<Db>, key: web::Path<String>, on: web::Que
         queries::federations_of(&db, &p.ods_code, day)
     })
     .await?;
-    Ok(items(list))
+    items(&req, list)
 }
 
-/// The Integrated Care Teams a practice belongs to on a day.
-#[utoipa::path(get, path = "/api/v1/practices/{key}/icts", tag = "practices",
+/// List a practice's Integrated Care Teams
+///
+/// The Integrated Care Teams the practice is a member of on a day (default today).
+#[utoipa::path(get, path = "/api/v1/practices/{key}/icts", tag = "practices", operation_id = "listPracticeIcts",
     params(("key" = String, Path, description = "Practice id or ODS code"), OnDay),
-    responses(
-        (status = 200, body = ItemsResponse<IntegratedCareTeam>),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn icts(db: web::Data<Db>, key: web::Path<String>, on: web::Query<OnDay>) -> ApiResult<HttpResponse> {
+    responses(ItemsOk<IntegratedCareTeamItems>, BadRequest, NotFound, NotAcceptable, Unprocessable))]
+pub async fn icts(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    key: web::Path<String>,
+    on: Params<OnDay>,
+) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     let day = on.active_on.unwrap_or_else(pcr_schema::today);
     let list = blocking(move || {
@@ -87,48 +100,47 @@ pub async fn icts(db: web::Data<Db>, key: web::Path<String>, on: web::Query<OnDa
         queries::icts_of(&db, &p.ods_code, day)
     })
     .await?;
-    Ok(items(list))
+    items(&req, list)
 }
 
-/// Placements hosted by a practice. Needs the `placements:read` scope.
+/// List a practice's placements
+///
+/// Placements hosted by the practice, with the placement filters. Needs `placements:read`.
 #[utoipa::path(get, path = "/api/v1/practices/{key}/placements", tag = "practices",
+    operation_id = "listPracticePlacements",
     params(("key" = String, Path, description = "Practice id or ODS code"), PlacementQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ListResponse<Placement>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
+    security(("bearer" = ["placements:read"])),
+    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
 pub async fn placements(
     req: HttpRequest,
     caller: Caller,
     db: web::Data<Db>,
     key: web::Path<String>,
-    query: web::Query<PlacementQuery>,
 ) -> ApiResult<HttpResponse> {
+    // The caller first: without the scope, whether the practice exists is no answer.
+    pcr_schema::actor::require(caller.actor(), pcr_schema::Scope::PlacementsRead)?;
+    let mut q: PlacementQuery = super::params::parse(req.query_string())?;
+    let practice = {
+        let db = db.get_ref().clone();
+        blocking(move || crud::get::<PracticeRow>(&db, None, &key)).await?
+    };
+    q.host = Some(practice.ods_code);
+    q.host_type = Some(HostType::Practice);
     let db = db.get_ref().clone();
-    let mut q = query.into_inner();
-    let p = blocking(move || {
-        let practice = crud::get::<PracticeRow>(&db, None, &key)?;
-        q.host = Some(practice.ods_code);
-        q.host_type = Some(HostType::Practice);
-        placement_queries::list(&db, caller.actor(), &q)
-    })
-    .await?;
-    Ok(page(&req, p))
+    list_of(&req, q, move |q| placement_queries::list(&db, caller.actor(), q)).await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/practices").route(web::get().to(list)).route(web::post().to(item::create)))
+    cfg.service(Resource::new("/practices").get(list).post(item::create).done())
         .service(
-            web::resource("/practices/{key}")
-                .route(web::get().to(item::get))
-                .route(web::put().to(item::put))
-                .route(web::patch().to(item::patch))
-                .route(web::delete().to(item::delete)),
+            Resource::new("/practices/{key}")
+                .get(item::get)
+                .put(item::put)
+                .patch(item::patch)
+                .delete(item::delete)
+                .done(),
         )
-        .service(web::resource("/practices/{key}/federations").route(web::get().to(federations)))
-        .service(web::resource("/practices/{key}/icts").route(web::get().to(icts)))
-        .service(web::resource("/practices/{key}/placements").route(web::get().to(placements)));
+        .service(Resource::new("/practices/{key}/federations").get(federations).done())
+        .service(Resource::new("/practices/{key}/icts").get(icts).done())
+        .service(Resource::new("/practices/{key}/placements").get(placements).done());
 }

@@ -24,10 +24,12 @@ pub struct RoleQuery {
     /// Only additional-roles (ARRS) posts, or only the others.
     pub additional_roles: Option<bool>,
     /// Page size, 1–200 (default 50).
+    #[param(schema_with = crate::pagination::limit_schema)]
     pub limit: Option<i64>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// `code` (default) or `name`; prefix `-` for descending.
+    #[param(schema_with = catalogue_sort_schema)]
     pub sort: Option<String>,
 }
 
@@ -38,11 +40,17 @@ pub struct ProgrammeQuery {
     /// Part of the name (any case), or an exact code.
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(schema_with = crate::pagination::limit_schema)]
     pub limit: Option<i64>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// `code` (default) or `name`; prefix `-` for descending.
+    #[param(schema_with = catalogue_sort_schema)]
     pub sort: Option<String>,
+}
+
+fn catalogue_sort_schema() -> utoipa::openapi::schema::Object {
+    crate::pagination::sort_schema(CATALOGUE_SORTS)
 }
 
 pub const CATALOGUE_SORTS: &[&str] = &["code", "name"];

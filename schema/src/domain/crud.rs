@@ -13,6 +13,10 @@ use crate::error::{DomainError, DomainResult, FieldError};
 pub trait Entity: Sized + Clone {
     /// The entity's name in audit rows and errors, e.g. `practice`.
     const NAME: &'static str;
+    /// Its name in the change feed, e.g. `ict-membership`.
+    const KIND: &'static str;
+    /// The collection it is served under, e.g. `ict-memberships` (`/api/v1/ict-memberships`).
+    const COLLECTION: &'static str;
     /// The scope a writer needs.
     const WRITE_SCOPE: Scope;
     /// The scope a reader needs; `None` for public reference data.
@@ -23,6 +27,10 @@ pub trait Entity: Sized + Clone {
     type View: Serialize;
 
     fn id(&self) -> &str;
+    /// The key it is addressed by in its collection: an ODS code or code, else the id.
+    fn key(&self) -> &str {
+        self.id()
+    }
     fn version(&self) -> i32;
     fn view(&self) -> Self::View;
     fn to_input(&self) -> Self::Input;
@@ -45,6 +53,26 @@ pub trait Entity: Sized + Clone {
     }
 }
 
+/// What a conditional write expects the record to be: the version last read and, when the
+/// client's ETag names it, the record's id. The id tells a record from a later one created
+/// with the same key after a delete, whose version numbers start again at 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    pub version: i32,
+    pub id: Option<String>,
+}
+
+impl From<i32> for Expected {
+    fn from(version: i32) -> Self {
+        Expected { version, id: None }
+    }
+}
+
+/// What an audit row says a write was about.
+pub fn subject<E: Entity>(record: &E) -> audit::Subject<'_> {
+    audit::Subject { entity_type: E::NAME, id: record.id(), key: record.key(), version: Some(record.version()) }
+}
+
 /// Context-free parts of a new record.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -54,24 +82,55 @@ pub fn get<E: Entity>(db: &Db, actor: Option<&Actor>, key: &str) -> DomainResult
     if let Some(scope) = E::READ_SCOPE {
         require(actor, scope)?;
     }
+    check_key(key)?;
     db.read(|c| E::find(c, key)?.ok_or_else(|| DomainError::not_found(E::NAME, key)))
 }
 
 pub fn create<E: Entity>(db: &Db, actor: Option<&Actor>, input: E::Input) -> DomainResult<E> {
     let actor = require(actor, E::WRITE_SCOPE)?;
     db.write(|c| {
-        let mut record = E::build(c, input, None)?;
+        let mut record = build::<E>(c, input, None)?;
         record.on_create(actor);
         E::authorize(actor, &record, c)?;
         record.insert(c)?;
-        audit::record::<E::View, E::View>(c, actor, Action::Create, E::NAME, record.id(), None, Some(&record.view()))?;
+        audit::record::<E::View, E::View>(c, actor, Action::Create, subject(&record), None, Some(&record.view()))?;
         Ok(record)
     })
 }
 
-fn check_version(current: i32, expected: i32) -> DomainResult<()> {
-    if current != expected {
-        return Err(DomainError::VersionMismatch { current, expected });
+/// Refuses a key no record can have (control characters, which PostgreSQL cannot even
+/// compare), before it reaches the database.
+pub fn check_key(key: &str) -> DomainResult<()> {
+    if crate::validate::has_control_chars(key) {
+        return Err(DomainError::invalid("key", "must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// Validates an input and builds the record, reporting every field error at once: text
+/// with control characters anywhere in the input, and whatever the entity's own rules find.
+fn build<E: Entity>(c: &mut DbConnection, input: E::Input, current: Option<&E>) -> DomainResult<E> {
+    let unclean = serde_json::to_value(&input).map(|v| crate::validate::control_char_errors(&v)).unwrap_or_default();
+    if unclean.is_empty() {
+        return E::build(c, input, current);
+    }
+    // The entity's rules may still find more; a lookup with the unclean text may fail in the
+    // database instead, which says nothing the client can act on beyond what is known.
+    let mut errors = unclean;
+    if let Err(DomainError::Invalid(more)) = E::build(c, input, current) {
+        for e in more {
+            if !errors.iter().any(|known| known.field == e.field) {
+                errors.push(e);
+            }
+        }
+    }
+    Err(DomainError::Invalid(errors))
+}
+
+fn check_version<E: Entity>(current: &E, expected: &Expected) -> DomainResult<()> {
+    let same_record = expected.id.as_deref().is_none_or(|id| id == current.id());
+    if current.version() != expected.version || !same_record {
+        return Err(DomainError::VersionMismatch { current: current.version(), expected: expected.version });
     }
     Ok(())
 }
@@ -84,7 +143,7 @@ fn replace<E: Entity>(
     input: E::Input,
     action: Action,
 ) -> DomainResult<E> {
-    let record = E::build(c, input, Some(&current))?;
+    let record = build::<E>(c, input, Some(&current))?;
     E::authorize(actor, &current, c)?;
     E::authorize(actor, &record, c)?;
     if record.update(c, expected_version)? == 0 {
@@ -92,11 +151,12 @@ fn replace<E: Entity>(
         let now = E::find(c, current.id())?.ok_or_else(|| DomainError::not_found(E::NAME, current.id()))?;
         return Err(DomainError::VersionMismatch { current: now.version(), expected: expected_version });
     }
-    audit::record(c, actor, action, E::NAME, record.id(), Some(&current.view()), Some(&record.view()))?;
+    audit::record(c, actor, action, subject(&record), Some(&current.view()), Some(&record.view()))?;
     Ok(record)
 }
 
 fn load<E: Entity>(c: &mut DbConnection, key: &str) -> DomainResult<E> {
+    check_key(key)?;
     E::find(c, key)?.ok_or_else(|| DomainError::not_found(E::NAME, key))
 }
 
@@ -105,14 +165,15 @@ pub fn update<E: Entity>(
     db: &Db,
     actor: Option<&Actor>,
     key: &str,
-    expected_version: i32,
+    expected: impl Into<Expected>,
     input: E::Input,
 ) -> DomainResult<E> {
     let actor = require(actor, E::WRITE_SCOPE)?;
+    let expected = expected.into();
     db.write(|c| {
         let current: E = load(c, key)?;
-        check_version(current.version(), expected_version)?;
-        replace(c, actor, current, expected_version, input, Action::Update)
+        check_version(&current, &expected)?;
+        replace(c, actor, current, expected.version, input, Action::Update)
     })
 }
 
@@ -121,17 +182,17 @@ pub fn patch<E: Entity>(
     db: &Db,
     actor: Option<&Actor>,
     key: &str,
-    expected_version: i32,
+    expected: impl Into<Expected>,
     patch: serde_json::Value,
 ) -> DomainResult<E> {
-    patch_as(db, actor, key, expected_version, patch, Action::Update)
+    patch_as(db, actor, key, expected.into(), patch, Action::Update)
 }
 
 pub(crate) fn patch_as<E: Entity>(
     db: &Db,
     actor: Option<&Actor>,
     key: &str,
-    expected_version: i32,
+    expected: Expected,
     patch: serde_json::Value,
     action: Action,
 ) -> DomainResult<E> {
@@ -141,33 +202,26 @@ pub(crate) fn patch_as<E: Entity>(
     }
     db.write(|c| {
         let current: E = load(c, key)?;
-        check_version(current.version(), expected_version)?;
+        check_version(&current, &expected)?;
         let mut doc = serde_json::to_value(current.to_input())
             .map_err(|e| DomainError::BadRequest(format!("cannot represent the record: {e}")))?;
         merge_patch(&mut doc, &patch);
         let input: E::Input = from_json_value(doc)?;
-        replace(c, actor, current, expected_version, input, action)
+        replace(c, actor, current, expected.version, input, action)
     })
 }
 
-pub fn delete<E: Entity>(db: &Db, actor: Option<&Actor>, key: &str, expected_version: i32) -> DomainResult<()> {
+pub fn delete<E: Entity>(db: &Db, actor: Option<&Actor>, key: &str, expected: impl Into<Expected>) -> DomainResult<()> {
     let actor = require(actor, E::WRITE_SCOPE)?;
+    let expected = expected.into();
     db.write(|c| {
         let current: E = load(c, key)?;
-        check_version(current.version(), expected_version)?;
+        check_version(&current, &expected)?;
         E::authorize(actor, &current, c)?;
         if current.delete(c)? == 0 {
-            return Err(DomainError::VersionMismatch { current: -1, expected: expected_version });
+            return Err(DomainError::VersionMismatch { current: -1, expected: expected.version });
         }
-        audit::record::<E::View, E::View>(
-            c,
-            actor,
-            Action::Delete,
-            E::NAME,
-            current.id(),
-            Some(&current.view()),
-            None,
-        )?;
+        audit::record::<E::View, E::View>(c, actor, Action::Delete, subject(&current), Some(&current.view()), None)?;
         Ok(())
     })
 }
@@ -194,32 +248,60 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     }
 }
 
-/// Deserialises an input, naming the field at fault (`hoursPerWeek`, `addressLines/1`).
-pub fn from_json_value<T: DeserializeOwned>(v: serde_json::Value) -> DomainResult<T> {
-    serde_path_to_error::deserialize(v).map_err(json_field_error)
-}
-
-/// Deserialises a request body; syntax errors are 400, shape errors 422 with the field.
-pub fn from_json_slice<T: DeserializeOwned>(body: &[u8]) -> DomainResult<T> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let out = serde_path_to_error::deserialize(de).map_err(|e| {
-        if e.inner().is_syntax() || e.inner().is_eof() {
-            DomainError::BadRequest(format!("the body is not valid JSON: {}", e.inner()))
-        } else {
-            json_field_error(e)
+/// Deserialises an input, naming every field at fault (`hoursPerWeek`, `addressLines/1`).
+///
+/// serde stops at the first error; to report them all at once, a field that fails is set
+/// aside and the rest is read again, until what is left reads or a required field is found
+/// missing. At most one pass per field of the body.
+pub fn from_json_value<T: DeserializeOwned>(mut v: serde_json::Value) -> DomainResult<T> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    loop {
+        let e = match serde_path_to_error::deserialize::<_, T>(&v) {
+            Ok(t) if errors.is_empty() => return Ok(t),
+            Ok(_) => return Err(DomainError::Invalid(errors)),
+            Err(e) => e,
+        };
+        let top = e.path().iter().next().and_then(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+            _ => None,
+        });
+        let error = json_field_error(e);
+        if errors.iter().any(|known| known.field == error.field) {
+            // A required field set aside earlier, now missing: already reported.
+            return Err(DomainError::Invalid(errors));
         }
-    })?;
-    Ok(out)
+        errors.push(error);
+        let removed = match (top, v.as_object_mut()) {
+            (Some(key), Some(map)) => map.remove(&key).is_some(),
+            _ => false,
+        };
+        if !removed {
+            return Err(DomainError::Invalid(errors));
+        }
+    }
 }
 
-fn json_field_error(e: serde_path_to_error::Error<serde_json::Error>) -> DomainError {
+/// Deserialises a request body: broken JSON, or anything after the JSON value, is 400;
+/// shapes that do not fit are 422 with every field named.
+pub fn from_json_slice<T: DeserializeOwned>(body: &[u8]) -> DomainResult<T> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| DomainError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    from_json_value(v)
+}
+
+fn json_field_error(e: serde_path_to_error::Error<serde_json::Error>) -> FieldError {
     let path = e.path().to_string();
-    let field = if path == "." || path.is_empty() { "body".to_string() } else { path.replace('.', "/") };
     let msg = e.inner().to_string();
     // serde_json appends " at line X column Y"; the field path says where.
     let msg = match msg.find(" at line ") {
         Some(i) => msg[..i].to_string(),
         None => msg,
     };
-    DomainError::Invalid(vec![FieldError::new(field, msg)])
+    let field = if path == "." || path.is_empty() {
+        // A missing field is reported at the object holding it: name the field itself.
+        msg.strip_prefix("missing field `").and_then(|m| m.split('`').next()).unwrap_or("body").to_string()
+    } else {
+        path.replace('.', "/")
+    };
+    FieldError::new(field, msg)
 }

@@ -28,11 +28,17 @@ pub struct GroupQuery {
     /// Only records changed at or after this instant (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1–200 (default 50).
+    #[param(schema_with = crate::pagination::limit_schema)]
     pub limit: Option<i64>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// `code` (default), `name` or `updatedAt`; prefix `-` for descending.
+    #[param(schema_with = group_sort_schema)]
     pub sort: Option<String>,
+}
+
+fn group_sort_schema() -> utoipa::openapi::schema::Object {
+    crate::pagination::sort_schema(GROUP_SORTS)
 }
 
 pub const GROUP_SORTS: &[&str] = &["code", "name", "updatedAt"];

@@ -1,6 +1,7 @@
 //! Use cases, one function per action, called alike by REST and GraphQL.
 
 pub mod catalogue;
+pub mod changes;
 pub mod crud;
 pub mod groups;
 pub mod lookups;

@@ -39,11 +39,17 @@ pub struct PlacementQuery {
     /// Only placements changed at or after this instant (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1–200 (default 50).
+    #[param(schema_with = crate::pagination::limit_schema)]
     pub limit: Option<i64>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// `createdAt` (default), `startDate` or `updatedAt`; prefix `-` for descending.
+    #[param(schema_with = placement_sort_schema)]
     pub sort: Option<String>,
+}
+
+fn placement_sort_schema() -> utoipa::openapi::schema::Object {
+    crate::pagination::sort_schema(PLACEMENT_SORTS)
 }
 
 pub const PLACEMENT_SORTS: &[&str] = &["createdAt", "startDate", "updatedAt"];
@@ -352,10 +358,10 @@ pub fn end(
     db: &Db,
     actor: Option<&Actor>,
     id: &str,
-    expected_version: i32,
+    expected: impl Into<super::crud::Expected>,
     end_date: Option<NaiveDate>,
 ) -> DomainResult<PlacementRow> {
     let day = end_date.unwrap_or_else(crate::today);
     let patch = serde_json::json!({ "endDate": day });
-    super::crud::patch_as::<PlacementRow>(db, actor, id, expected_version, patch, Action::End)
+    super::crud::patch_as::<PlacementRow>(db, actor, id, expected.into(), patch, Action::End)
 }

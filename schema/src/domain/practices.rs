@@ -45,11 +45,17 @@ pub struct PracticeQuery {
     /// Only practices changed at or after this instant (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
     /// Page size, 1–200 (default 50).
+    #[param(schema_with = crate::pagination::limit_schema)]
     pub limit: Option<i64>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// `odsCode` (default), `name` or `updatedAt`; prefix `-` for descending.
+    #[param(schema_with = practice_sort_schema)]
     pub sort: Option<String>,
+}
+
+fn practice_sort_schema() -> utoipa::openapi::schema::Object {
+    crate::pagination::sort_schema(PRACTICE_SORTS)
 }
 
 pub const PRACTICE_SORTS: &[&str] = &["odsCode", "name", "updatedAt"];

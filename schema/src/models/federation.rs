@@ -103,12 +103,17 @@ pub(crate) fn org_code(ck: &mut Checks, input: &str, current: Option<&str>) -> S
 
 impl Entity for FederationRow {
     const NAME: &'static str = "federation";
+    const KIND: &'static str = "federation";
+    const COLLECTION: &'static str = "federations";
     const WRITE_SCOPE: Scope = Scope::ReferenceWrite;
     type Input = FederationInput;
     type View = Federation;
 
     fn id(&self) -> &str {
         &self.id
+    }
+    fn key(&self) -> &str {
+        &self.code
     }
     fn version(&self) -> i32 {
         self.version

@@ -96,12 +96,17 @@ impl IctRow {
 
 impl Entity for IctRow {
     const NAME: &'static str = "integrated care team";
+    const KIND: &'static str = "ict";
+    const COLLECTION: &'static str = "icts";
     const WRITE_SCOPE: Scope = Scope::ReferenceWrite;
     type Input = IntegratedCareTeamInput;
     type View = IntegratedCareTeam;
 
     fn id(&self) -> &str {
         &self.id
+    }
+    fn key(&self) -> &str {
+        &self.code
     }
     fn version(&self) -> i32 {
         self.version

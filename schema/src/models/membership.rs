@@ -22,7 +22,7 @@ pub fn active_on(start: NaiveDate, end: Option<NaiveDate>, day: NaiveDate) -> bo
 
 /// Federation and ICT memberships differ only in their group; one definition serves both.
 macro_rules! membership {
-    ($row:ident, $view:ident, $input:ident, $table:ident, $group_col:ident, $group_row:ident, $group_json:literal, $name:literal, $group_doc:literal) => {
+    ($row:ident, $view:ident, $input:ident, $table:ident, $group_col:ident, $group_row:ident, $group_json:literal, $name:literal, $group_doc:literal, $kind:literal, $collection:literal) => {
         #[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
         #[diesel(table_name = $table, treat_none_as_null = true)]
         pub struct $row {
@@ -78,6 +78,8 @@ macro_rules! membership {
 
         impl Entity for $row {
             const NAME: &'static str = $name;
+            const KIND: &'static str = $kind;
+            const COLLECTION: &'static str = $collection;
             const WRITE_SCOPE: Scope = Scope::ReferenceWrite;
             type Input = $input;
             type View = $view;
@@ -106,13 +108,16 @@ macro_rules! membership {
             fn build(conn: &mut DbConnection, input: $input, current: Option<&Self>) -> DomainResult<Self> {
                 let mut ck = Checks::new();
                 ck.date_order(Some(input.start_date), input.end_date, "endDate");
+                let group = ck.found($group_row::find(conn, input.$group_col.trim())?, $group_json, || {
+                    format!("no {} has code {}", $group_doc, input.$group_col)
+                });
+                let practice = ck.found(PracticeRow::find(conn, input.ods_code.trim())?, "odsCode", || {
+                    format!("no practice has ODS code {}", input.ods_code)
+                });
                 ck.finish()?;
-                let group = $group_row::find(conn, input.$group_col.trim())?.ok_or_else(|| {
-                    DomainError::invalid($group_json, format!("no {} has code {}", $group_doc, input.$group_col))
-                })?;
-                let practice = PracticeRow::find(conn, input.ods_code.trim())?.ok_or_else(|| {
-                    DomainError::invalid("odsCode", format!("no practice has ODS code {}", input.ods_code))
-                })?;
+                let (Some(group), Some(practice)) = (group, practice) else {
+                    return Err(DomainError::invalid("body", "incomplete"));
+                };
                 // Periods of the same practice in the same group must not overlap.
                 let others: Vec<$row> = $table::table
                     .filter($table::$group_col.eq(&group.code))
@@ -169,7 +174,9 @@ membership!(
     FederationRow,
     "federationCode",
     "federation membership",
-    "a federation"
+    "a federation",
+    "federation-membership",
+    "federation-memberships"
 );
 membership!(
     IctMembershipRow,
@@ -180,7 +187,9 @@ membership!(
     IctRow,
     "ictCode",
     "ICT membership",
-    "an integrated care team"
+    "an integrated care team",
+    "ict-membership",
+    "ict-memberships"
 );
 
 crate::text_enum! {
@@ -256,6 +265,8 @@ impl PartnerServiceRow {
 
 impl Entity for PartnerServiceRow {
     const NAME: &'static str = "partner service";
+    const KIND: &'static str = "ict-partner-service";
+    const COLLECTION: &'static str = "ict-partner-services";
     const WRITE_SCOPE: Scope = Scope::ReferenceWrite;
     type Input = PartnerServiceInput;
     type View = PartnerService;
@@ -292,10 +303,11 @@ impl Entity for PartnerServiceRow {
         let name = ck.text("name", &input.name, 200);
         let organisation_code = opt_ods(&mut ck, "organisationCode", input.organisation_code.as_deref());
         ck.date_order(Some(input.start_date), input.end_date, "endDate");
+        let ict = ck.found(IctRow::find(conn, input.ict_code.trim())?, "ictCode", || {
+            format!("no integrated care team has code {}", input.ict_code)
+        });
         ck.finish()?;
-        let ict = IctRow::find(conn, input.ict_code.trim())?.ok_or_else(|| {
-            DomainError::invalid("ictCode", format!("no integrated care team has code {}", input.ict_code))
-        })?;
+        let Some(ict) = ict else { return Err(DomainError::invalid("ictCode", "no such integrated care team")) };
         let now = crate::now();
         Ok(PartnerServiceRow {
             id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),

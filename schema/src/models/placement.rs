@@ -142,6 +142,24 @@ pub fn status_on(start: NaiveDate, end: Option<NaiveDate>, day: NaiveDate) -> Pl
     }
 }
 
+/// Whether a code could name a record at all (short, no control characters), so a lookup
+/// is worth a statement.
+fn is_code_shaped(code: &str) -> bool {
+    !code.is_empty() && code.len() <= 64 && !crate::validate::has_control_chars(code)
+}
+
+impl HostType {
+    /// What a host of this kind is called in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            HostType::Practice => "practice",
+            HostType::Federation => "federation",
+            HostType::Ict => "integrated care team",
+            HostType::External => "external host",
+        }
+    }
+}
+
 pub fn fte(hours: f64) -> f64 {
     (hours / FULL_TIME_HOURS * 100.0).round() / 100.0
 }
@@ -193,6 +211,8 @@ impl PlacementRow {
 
 impl Entity for PlacementRow {
     const NAME: &'static str = "placement";
+    const KIND: &'static str = "placement";
+    const COLLECTION: &'static str = "placements";
     const WRITE_SCOPE: Scope = Scope::PlacementsWrite;
     const READ_SCOPE: Option<Scope> = Some(Scope::PlacementsRead);
     type Input = PlacementInput;
@@ -266,32 +286,37 @@ impl Entity for PlacementRow {
                 }
             }
         }
-        ck.finish()?;
-        if let Some(code) = &host_code {
-            let missing = |what: &str| DomainError::invalid("hostCode", format!("no {what} has code {code}"));
-            match input.host_type {
-                HostType::Practice => {
-                    practice = Some(PracticeRow::find(conn, code)?.ok_or_else(|| missing("practice"))?.ods_code)
-                }
-                HostType::Federation => {
-                    federation = Some(FederationRow::find(conn, code)?.ok_or_else(|| missing("federation"))?.code)
-                }
-                HostType::Ict => {
-                    ict = Some(IctRow::find(conn, code)?.ok_or_else(|| missing("integrated care team"))?.code)
-                }
-                HostType::External => {}
+        // Lookups report into the same checks, so a body gets every error at once.
+        if let Some(code) = host_code.as_deref().filter(|c| is_code_shaped(c)) {
+            let found = match input.host_type {
+                HostType::Practice => PracticeRow::find(conn, code)?.map(|p| practice = Some(p.ods_code)),
+                HostType::Federation => FederationRow::find(conn, code)?.map(|f| federation = Some(f.code)),
+                HostType::Ict => IctRow::find(conn, code)?.map(|i| ict = Some(i.code)),
+                HostType::External => Some(()),
+            };
+            if found.is_none() {
+                ck.fail("hostCode", format!("no {} has code {code}", input.host_type.noun()));
             }
+        } else if let (Some(code), false) = (&host_code, input.host_type == HostType::External) {
+            ck.fail("hostCode", format!("no {} has code {code}", input.host_type.noun()));
         }
-        let role = RoleRow::find(conn, input.role_code.trim())?
-            .ok_or_else(|| DomainError::invalid("roleCode", format!("no role has code {}", input.role_code)))?;
+        let role_code = input.role_code.trim();
+        let role = if is_code_shaped(role_code) { RoleRow::find(conn, role_code)? } else { None };
+        if role.is_none() {
+            ck.fail("roleCode", format!("no role has code {role_code}"));
+        }
         let programme = match input.programme_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(p) => Some(
-                ProgrammeRow::find(conn, p)?
-                    .ok_or_else(|| DomainError::invalid("programmeCode", format!("no programme has code {p}")))?
-                    .code,
-            ),
+            Some(p) => {
+                let found = if is_code_shaped(p) { ProgrammeRow::find(conn, p)? } else { None };
+                if found.is_none() {
+                    ck.fail("programmeCode", format!("no programme has code {p}"));
+                }
+                found.map(|p| p.code)
+            }
             None => None,
         };
+        ck.finish()?;
+        let Some(role) = role else { return Err(DomainError::invalid("roleCode", "no such role")) };
         let now = crate::now();
         Ok(PlacementRow {
             id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),

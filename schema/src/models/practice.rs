@@ -151,12 +151,17 @@ pub fn join_address(lines: &[String]) -> Option<String> {
 
 impl Entity for PracticeRow {
     const NAME: &'static str = "practice";
+    const KIND: &'static str = "practice";
+    const COLLECTION: &'static str = "practices";
     const WRITE_SCOPE: Scope = Scope::ReferenceWrite;
     type Input = PracticeInput;
     type View = Practice;
 
     fn id(&self) -> &str {
         &self.id
+    }
+    fn key(&self) -> &str {
+        &self.ods_code
     }
     fn version(&self) -> i32 {
         self.version
@@ -244,12 +249,10 @@ impl Entity for PracticeRow {
         }
         ck.date_order(input.opened_on, input.closed_on, "closedOn");
         let phone = ck.opt_text("phone", input.phone.as_deref(), 32);
-        ck.finish()?;
         if let Some(m) = &merged_into {
-            if PracticeRow::find(conn, m)?.is_none() {
-                return Err(DomainError::invalid("mergedInto", format!("no practice has ODS code {m}")));
-            }
+            ck.found(PracticeRow::find(conn, m)?, "mergedInto", || format!("no practice has ODS code {m}"));
         }
+        ck.finish()?;
         if current.is_none() && PracticeRow::find(conn, &ods_code)?.is_some() {
             return Err(DomainError::Conflict(format!("a practice with ODS code {ods_code} already exists")));
         }

@@ -82,12 +82,17 @@ impl ProgrammeRow {
 
 impl Entity for ProgrammeRow {
     const NAME: &'static str = "programme";
+    const KIND: &'static str = "programme";
+    const COLLECTION: &'static str = "programmes";
     const WRITE_SCOPE: Scope = Scope::ReferenceWrite;
     type Input = ProgrammeInput;
     type View = Programme;
 
     fn id(&self) -> &str {
         &self.id
+    }
+    fn key(&self) -> &str {
+        &self.code
     }
     fn version(&self) -> i32 {
         self.version
@@ -116,12 +121,10 @@ impl Entity for ProgrammeRow {
             ck.check((1..=10_000_000).contains(&t), "targetCount", "must be between 1 and 10,000,000");
         }
         let target_role = input.target_role.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        ck.finish()?;
         if let Some(r) = &target_role {
-            if RoleRow::find(conn, r)?.is_none() {
-                return Err(DomainError::invalid("targetRole", format!("no role has code {r}")));
-            }
+            ck.found(RoleRow::find(conn, r)?, "targetRole", || format!("no role has code {r}"));
         }
+        ck.finish()?;
         if current.is_none() && ProgrammeRow::find(conn, &code)?.is_some() {
             return Err(DomainError::Conflict(format!("a programme with code {code} already exists")));
         }

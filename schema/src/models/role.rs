@@ -104,12 +104,17 @@ pub(crate) fn slug_code(ck: &mut Checks, input: &str, current: Option<&str>) -> 
 
 impl Entity for RoleRow {
     const NAME: &'static str = "role";
+    const KIND: &'static str = "role";
+    const COLLECTION: &'static str = "roles";
     const WRITE_SCOPE: Scope = Scope::ReferenceWrite;
     type Input = RoleInput;
     type View = Role;
 
     fn id(&self) -> &str {
         &self.id
+    }
+    fn key(&self) -> &str {
+        &self.code
     }
     fn version(&self) -> i32 {
         self.version

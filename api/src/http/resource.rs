@@ -1,0 +1,81 @@
+//! Routes registered with the methods they allow, so that a method the path does not take
+//! gets 405 with an `Allow` header listing those it does, and `OPTIONS` says the same.
+//! `HEAD` is allowed wherever `GET` is ([`super::conventions`] answers it).
+
+use actix_web::dev::HttpServiceFactory;
+use actix_web::http::header;
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder};
+
+use crate::error::{problem_response, ApiError};
+
+pub struct Resource {
+    inner: actix_web::Resource,
+    allow: Vec<&'static str>,
+}
+
+macro_rules! method {
+    ($name:ident, $method:ident, $text:literal) => {
+        pub fn $name<F, Args>(self, handler: F) -> Self
+        where
+            F: Handler<Args>,
+            Args: FromRequest + 'static,
+            F::Output: Responder + 'static,
+        {
+            self.route($text, web::method(Method::$method).to(handler))
+        }
+    };
+}
+
+impl Resource {
+    pub fn new(path: &str) -> Resource {
+        Resource { inner: web::resource(path), allow: Vec::new() }
+    }
+
+    method!(get, GET, "GET");
+    method!(post, POST, "POST");
+    method!(put, PUT, "PUT");
+    method!(patch, PATCH, "PATCH");
+    method!(delete, DELETE, "DELETE");
+
+    /// Data for this resource's handlers only (a larger body limit, say).
+    pub fn app_data<U: 'static>(mut self, data: U) -> Self {
+        self.inner = self.inner.app_data(data);
+        self
+    }
+
+    fn route(mut self, method: &'static str, route: actix_web::Route) -> Self {
+        self.inner = self.inner.route(route);
+        self.allow.push(method);
+        if method == "GET" {
+            self.allow.push("HEAD");
+        }
+        self
+    }
+
+    /// The resource, answering `OPTIONS` and every other method with its `Allow` list.
+    pub fn done(self) -> impl HttpServiceFactory {
+        let mut allow = self.allow;
+        allow.push("OPTIONS");
+        let allow = allow.join(", ");
+        let for_options = allow.clone();
+        self.inner
+            .route(web::method(Method::OPTIONS).to(move || {
+                let allow = for_options.clone();
+                async move { HttpResponse::NoContent().insert_header((header::ALLOW, allow)).finish() }
+            }))
+            .default_service(web::to(move |req: HttpRequest| {
+                let allow = allow.clone();
+                async move {
+                    let mut res = problem_response(
+                        &ApiError::MethodNotAllowed(format!("{} is not allowed here; use {allow}", req.method()))
+                            .problem(),
+                    );
+                    if let Ok(v) = header::HeaderValue::from_str(&allow) {
+                        res.headers_mut().insert(header::ALLOW, v);
+                    }
+                    res
+                }
+            }))
+    }
+}
