@@ -15,6 +15,8 @@ pub const SECRET: &str = "test-secret-which-is-long-enough-for-hs256";
 pub struct TestApp {
     pub state: AppState,
     pub backend: Backend,
+    /// The database's URL (an SQLite path or a PostgreSQL URL).
+    pub url: String,
     cleanup: Cleanup,
 }
 
@@ -76,7 +78,8 @@ impl TestApp {
             }
         };
         let db = Db::connect(&url, 8).expect("open and migrate the test database");
-        TestApp { state: AppState::new(db, auth, pcr_api::graphql::GraphqlLimits::default()), backend, cleanup }
+        let state = AppState::new(db, auth, pcr_api::graphql::GraphqlLimits::default());
+        TestApp { state, backend, url, cleanup }
     }
 
     pub fn db(&self) -> &Db {
@@ -162,6 +165,7 @@ pub struct Resp {
     pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -229,7 +233,7 @@ impl Req<'_> {
         let bytes = test::read_body(res).await;
         let text = String::from_utf8_lossy(&bytes).to_string();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, headers, body, text }
+        Resp { status, headers, body, text, bytes: bytes.to_vec() }
     }
 }
 

@@ -10,6 +10,8 @@ mod contract;
 mod demo;
 mod graphql;
 mod groups;
+mod http;
 mod placements;
 mod practices;
 mod replicas;
+mod sync;

@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,
+    /// Origins browsers may call the API from, comma-separated (`https://host`, or `*` for
+    /// any). Unset: no cross-origin access.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "")]
+    pub cors_allowed_origins: String,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

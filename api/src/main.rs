@@ -92,7 +92,11 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
             "no JWT key configured (JWT_HS256_SECRET): reads of reference data work, every write is refused"
         );
     }
-    let state = AppState::new(db, auth, args.graphql.limits());
+    let cors = pcr_api::http::cors::CorsConfig::parse(&args.cors_allowed_origins)?;
+    if cors.enabled() {
+        tracing::info!(origins = %cors.origins.join(", "), "CORS on");
+    }
+    let state = AppState::new(db, auth, args.graphql.limits()).with_cors(cors);
     let bind = args.bind.clone();
     let workers = args.workers;
     actix_web::rt::System::new().block_on(async move {

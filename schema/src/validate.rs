@@ -34,6 +34,17 @@ impl Checks {
         }
         v
     }
+    /// Free text (notes, descriptions): as `text`, but it may have several lines and tabs;
+    /// absent or blank becomes `None`.
+    pub fn free_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        let v = value.map(str::trim).filter(|v| !v.is_empty())?;
+        if v.chars().count() > max {
+            self.fail(field, format!("must be at most {max} characters"));
+        } else if has_control_chars(v) {
+            self.fail(field, "must not contain control characters other than line breaks and tabs");
+        }
+        Some(v.to_string())
+    }
     /// As `text`, but absent or blank becomes `None`.
     pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
         match value.map(str::trim) {
@@ -98,6 +109,17 @@ pub fn control_char_errors(v: &serde_json::Value) -> Vec<FieldError> {
     let mut out = Vec::new();
     walk(v, &mut Vec::new(), &mut out);
     out
+}
+
+/// Refuses a list query whose text filters hold control characters: PostgreSQL cannot even
+/// compare NUL, and no record can match one. Errors name the REST parameter.
+pub fn check_filters<Q: serde::Serialize>(query: &Q) -> Result<(), DomainError> {
+    let errors = serde_json::to_value(query).map(|v| control_char_errors(&v)).unwrap_or_default();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid(errors))
+    }
 }
 
 /// A GP practice ODS code: one capital letter and five digits, e.g. `M83001`.

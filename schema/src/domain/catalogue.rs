@@ -74,11 +74,13 @@ fn roles_filtered(query: &RoleQuery) -> roles::BoxedQuery<'static, MultiBackend>
 }
 
 pub fn count_roles(db: &Db, query: &RoleQuery) -> DomainResult<i64> {
+    crate::validate::check_filters(query)?;
     let q = roles_filtered(query);
     db.read(|c| Ok(q.count().get_result(c)?))
 }
 
 pub fn list_roles(db: &Db, query: &RoleQuery) -> DomainResult<Page<Role>> {
+    crate::validate::check_filters(query)?;
     let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), CATALOGUE_SORTS)?;
     let q = roles_filtered(query);
     let rows: Vec<RoleRow> = db.read(|c| {
@@ -104,11 +106,13 @@ fn programmes_filtered(query: &ProgrammeQuery) -> programmes::BoxedQuery<'static
 }
 
 pub fn count_programmes(db: &Db, query: &ProgrammeQuery) -> DomainResult<i64> {
+    crate::validate::check_filters(query)?;
     let q = programmes_filtered(query);
     db.read(|c| Ok(q.count().get_result(c)?))
 }
 
 pub fn list_programmes(db: &Db, query: &ProgrammeQuery) -> DomainResult<Page<Programme>> {
+    crate::validate::check_filters(query)?;
     let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), CATALOGUE_SORTS)?;
     let q = programmes_filtered(query);
     let rows: Vec<ProgrammeRow> = db.read(|c| {

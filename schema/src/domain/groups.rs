@@ -97,19 +97,23 @@ fn icts_filtered(query: &GroupQuery) -> icts::BoxedQuery<'static, MultiBackend> 
 }
 
 pub fn list_federations(db: &Db, query: &GroupQuery) -> DomainResult<Page<Federation>> {
+    crate::validate::check_filters(query)?;
     group_list!(db, query, federations, FederationRow, group_filtered!(query, federations))
 }
 
 pub fn count_federations(db: &Db, query: &GroupQuery) -> DomainResult<i64> {
+    crate::validate::check_filters(query)?;
     let q = group_filtered!(query, federations);
     db.read(|c| Ok(q.count().get_result(c)?))
 }
 
 pub fn list_icts(db: &Db, query: &GroupQuery) -> DomainResult<Page<IntegratedCareTeam>> {
+    crate::validate::check_filters(query)?;
     group_list!(db, query, icts, IctRow, icts_filtered(query))
 }
 
 pub fn count_icts(db: &Db, query: &GroupQuery) -> DomainResult<i64> {
+    crate::validate::check_filters(query)?;
     let q = icts_filtered(query);
     db.read(|c| Ok(q.count().get_result(c)?))
 }

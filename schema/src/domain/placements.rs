@@ -128,6 +128,7 @@ fn cursor_value(window: &ListWindow, r: &PlacementRow) -> (SortValue, String) {
 }
 
 pub fn list(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainResult<Page<Placement>> {
+    crate::validate::check_filters(query)?;
     require(actor, Scope::PlacementsRead)?;
     let window = window(query)?;
     let q = filtered(query);
@@ -144,6 +145,7 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainRes
 
 /// How many placements match the filters (the paging fields are ignored).
 pub fn count(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainResult<i64> {
+    crate::validate::check_filters(query)?;
     require(actor, Scope::PlacementsRead)?;
     let q = filtered(query);
     db.read(|c| Ok(q.count().get_result(c)?))
@@ -268,6 +270,7 @@ pub(crate) fn ranked(
     parent: PlacementParent,
     restrict: impl FnOnce(placements::BoxedQuery<'static, MultiBackend>) -> placements::BoxedQuery<'static, MultiBackend>,
 ) -> DomainResult<(ListWindow, Ranked)> {
+    crate::validate::check_filters(query)?;
     let window = window(query)?;
     let ranked = ranked_after!(restrict(filtered(query)), &window, parent);
     Ok((window, ranked))
@@ -341,6 +344,7 @@ pub fn counts_by_parent(
     keys: &[String],
     query: &PlacementQuery,
 ) -> DomainResult<HashMap<String, i64>> {
+    crate::validate::check_filters(query)?;
     require(actor, Scope::PlacementsRead)?;
     if keys.is_empty() {
         return Ok(HashMap::new());

@@ -154,6 +154,7 @@ fn cursor_value(window: &ListWindow, r: &PracticeRow) -> (SortValue, String) {
 }
 
 pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> DomainResult<Page<Practice>> {
+    crate::validate::check_filters(query)?;
     let window = window(query)?;
     let q = filtered(query, member_of)?;
     let rows: Vec<PracticeRow> = db.read(|c| {
@@ -169,6 +170,7 @@ pub fn list(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> Dom
 
 /// How many practices match the filters (the paging fields are ignored).
 pub fn count(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> DomainResult<i64> {
+    crate::validate::check_filters(query)?;
     let q = filtered(query, member_of)?;
     db.read(|c| Ok(q.count().get_result(c)?))
 }
@@ -229,6 +231,10 @@ fn members(
     query: &PracticeQuery,
     nested: Option<&PlacementQuery>,
 ) -> DomainResult<(MemberPages, Option<ParentPages>)> {
+    crate::validate::check_filters(query)?;
+    if let Some(p) = &nested {
+        crate::validate::check_filters(p)?;
+    }
     let window = window(query)?;
     let nested = match nested {
         Some(pq) => Some((pq, placement_queries::window(pq)?)),

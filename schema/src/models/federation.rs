@@ -139,7 +139,7 @@ impl Entity for FederationRow {
         let name = ck.text("name", &input.name, 200);
         let ods_code = opt_ods(&mut ck, "odsCode", input.ods_code.as_deref());
         let icb_code = opt_ods(&mut ck, "icbCode", input.icb_code.as_deref());
-        let description = ck.opt_text("description", input.description.as_deref(), 2000);
+        let description = ck.free_text("description", input.description.as_deref(), 2000);
         ck.finish()?;
         if current.is_none() && FederationRow::find(conn, &code)?.is_some() {
             return Err(DomainError::Conflict(format!("a federation with code {code} already exists")));

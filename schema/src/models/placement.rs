@@ -259,7 +259,7 @@ impl Entity for PlacementRow {
         let h = input.hours_per_week;
         ck.check(h.is_finite() && h > 0.0 && h <= 80.0, "hoursPerWeek", "must be more than 0 and at most 80");
         ck.date_order(Some(input.start_date), input.end_date, "endDate");
-        let notes = ck.opt_text("notes", input.notes.as_deref(), 2000);
+        let notes = ck.free_text("notes", input.notes.as_deref(), 2000);
         let host_code =
             input.host_code.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_ascii_uppercase);
         let host_name = input.host_name.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);

@@ -116,7 +116,7 @@ impl Entity for ProgrammeRow {
         let mut ck = Checks::new();
         let code = slug_code(&mut ck, &input.code, current.map(|c| c.code.as_str()));
         let name = ck.text("name", &input.name, 200);
-        let description = ck.opt_text("description", input.description.as_deref(), 2000);
+        let description = ck.free_text("description", input.description.as_deref(), 2000);
         if let Some(t) = input.target_count {
             ck.check((1..=10_000_000).contains(&t), "targetCount", "must be between 1 and 10,000,000");
         }

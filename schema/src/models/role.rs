@@ -140,7 +140,7 @@ impl Entity for RoleRow {
         let mut ck = Checks::new();
         let code = slug_code(&mut ck, &input.code, current.map(|c| c.code.as_str()));
         let name = ck.text("name", &input.name, 200);
-        let description = ck.opt_text("description", input.description.as_deref(), 2000);
+        let description = ck.free_text("description", input.description.as_deref(), 2000);
         ck.finish()?;
         if current.is_none() && RoleRow::find(conn, &code)?.is_some() {
             return Err(DomainError::Conflict(format!("a role with code {code} already exists")));
