@@ -28,15 +28,19 @@ fn sdl_matches_committed_file() {
         committed == sdl,
         "schema/schema.graphql is out of date: run `UPDATE_CONTRACTS=1 cargo test` and commit it"
     );
+    // Described arguments are printed one to a line, each under its description.
     for needle in [
         "type Query",
-        "node(id: ID!): Node",
+        "\tnode(\n",
+        "\t\tid: ID!\n\t): Node\n",
         "practices(",
         "integratedCareTeam(",
         "type PracticeConnection",
         "totalCount: Int!",
-        "createPractice(input: PracticeInput!): Practice!",
-        "endPlacement(input: EndPlacementInput!)",
+        "\tcreatePractice(\n",
+        "\t\tinput: PracticeInput!\n\t): Practice!\n",
+        "\tendPlacement(\n",
+        "\t\tinput: EndPlacementInput!\n\t): Placement!\n",
     ] {
         assert!(sdl.contains(needle), "SDL has {needle}");
     }

@@ -9,6 +9,7 @@ mod concurrency;
 mod contract;
 mod demo;
 mod graphql;
+mod graphql_tools;
 mod groups;
 mod http;
 mod placements;

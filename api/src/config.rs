@@ -86,9 +86,12 @@ pub struct GraphqlArgs {
     /// Whether GraphQL introspection (and so the playground's schema explorer) is on.
     #[arg(long, env = "GRAPHQL_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphql_introspection: bool,
-    /// Deepest query accepted.
+    /// Deepest data query accepted.
     #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 12)]
     pub graphql_max_depth: usize,
+    /// Deepest introspection query accepted (the standard one nests 15 deep).
+    #[arg(long, env = "GRAPHQL_MAX_INTROSPECTION_DEPTH", default_value_t = 20)]
+    pub graphql_max_introspection_depth: usize,
     /// Highest query complexity accepted (a connection counts its page size times its fields).
     #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 50_000)]
     pub graphql_max_complexity: usize,
@@ -101,6 +104,7 @@ impl GraphqlArgs {
     pub fn limits(&self) -> crate::graphql::GraphqlLimits {
         crate::graphql::GraphqlLimits {
             max_depth: self.graphql_max_depth,
+            max_introspection_depth: self.graphql_max_introspection_depth,
             max_complexity: self.graphql_max_complexity,
             max_query_bytes: self.graphql_max_query_bytes,
             introspection: self.graphql_introspection,

@@ -22,7 +22,7 @@ use pcr_schema::Db;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::auth::AuthConfig;
-use crate::error::{problem_response, ApiError, Problem, PROBLEM_JSON};
+use crate::error::{problem_response, ApiError, Problem};
 use crate::http::resource::Resource;
 
 /// Everything a running app needs; cheap to clone (one per worker).
@@ -103,13 +103,15 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 
 /// Turns any error response that is not already JSON (actix's own 404/405/413 and extractor
 /// failures) into a problem document, so clients see one error format. GraphQL's refusals
-/// are JSON in GraphQL's own error shape and stay as they are.
+/// are JSON (or `application/graphql-response+json`) in GraphQL's own error shape and stay
+/// as they are.
 fn problemise<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let is_problem = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("application/json"));
+        .map(|v| v.split(';').next().unwrap_or("").trim())
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
     if is_problem || res.status().as_u16() < 400 {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

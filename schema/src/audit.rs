@@ -15,7 +15,16 @@ use crate::tables::audit_events;
 crate::text_enum! {
     /// What a write did.
     Action {
-        Create = "create", Update = "update", Delete = "delete", End = "end", Import = "import"
+        /// A record was created.
+        Create = "create",
+        /// A record's writable fields were replaced.
+        Update = "update",
+        /// A record was deleted.
+        Delete = "delete",
+        /// A placement was given its last day.
+        End = "end",
+        /// An NHS ODS import added or changed a record (or, for the import itself, ran).
+        Import = "import",
     }
 }
 

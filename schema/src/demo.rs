@@ -129,7 +129,7 @@ fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
             let input = FederationMembershipInput {
                 federation_code: fed.into(),
                 ods_code: ods,
-                start_date: date(2016, 4, 1),
+                start_date: date(2016, 4, 1).into(),
                 end_date: None,
             };
             add::<FederationMembershipRow>(c, actor, input, |_| {})?;
@@ -195,7 +195,7 @@ fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
             let input = IctMembershipInput {
                 ict_code: seed.code.into(),
                 ods_code: ods,
-                start_date: seed.start,
+                start_date: seed.start.into(),
                 end_date: None,
             };
             add::<IctMembershipRow>(c, actor, input, |_| {})?;
@@ -213,7 +213,7 @@ fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
                 name: name.into(),
                 kind,
                 organisation_code: org.map(str::to_string),
-                start_date: seed.start,
+                start_date: seed.start.into(),
                 end_date: None,
             };
             add::<PartnerServiceRow>(c, actor, input, |_| {})?;
@@ -382,8 +382,8 @@ fn placements(c: &mut DbConnection, actor: &Actor) -> DomainResult<usize> {
             host_code: p.host_code,
             host_name: p.host_name.map(str::to_string),
             hours_per_week: p.hours,
-            start_date: p.start,
-            end_date: p.end,
+            start_date: p.start.into(),
+            end_date: p.end.map(Into::into),
             funding: Some(p.funding),
             notes: Some("Synthetic demonstration record".into()),
         };

@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod audit;
+pub mod date;
 pub mod db;
 pub mod demo;
 pub mod domain;

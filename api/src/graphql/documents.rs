@@ -4,11 +4,11 @@
 //! found valid with: validation is a function of those alone, so a repeat needs only the
 //! limits checked (depth, complexity), which depend on them too and are checked every time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Request, Response};
 use lru::LruCache;
 
@@ -19,8 +19,8 @@ const VALID_INPUTS: usize = 64;
 
 struct Document {
     parsed: ExecutableDocument,
-    /// Whether it selects `__schema` or `__type` anywhere (see [`Prepared::introspects`]).
-    introspects: bool,
+    /// How deep it reaches, in data and in introspection.
+    shape: Shape,
     /// `operationName` and variables (as JSON) the document was valid with.
     valid_with: Mutex<HashSet<String>>,
 }
@@ -50,8 +50,8 @@ impl DocumentCache {
             Some(doc) => doc,
             None => match async_graphql::parser::parse_query(&request.query) {
                 Ok(parsed) => {
-                    let introspects = introspects(&parsed);
-                    let doc = Arc::new(Document { parsed, introspects, valid_with: Mutex::new(HashSet::new()) });
+                    let shape = Shape::of(&parsed);
+                    let doc = Arc::new(Document { parsed, shape, valid_with: Mutex::new(HashSet::new()) });
                     self.0.lock().unwrap_or_else(|p| p.into_inner()).put(request.query.clone(), doc.clone());
                     doc
                 }
@@ -69,7 +69,23 @@ impl Prepared {
     /// or fragment; `__typename` is not introspection. Those fields are valid only at a
     /// query's root, so wherever else they appear validation refuses the document anyway.
     pub fn introspects(&self) -> bool {
-        self.document.as_ref().is_some_and(|d| d.introspects)
+        self.document.as_ref().is_some_and(|d| d.shape.introspects)
+    }
+
+    /// The type of the operation `name` selects (the only one when `name` is absent), when
+    /// the document parsed and has it.
+    pub fn operation_type(&self, name: Option<&str>) -> Option<OperationType> {
+        let doc = &self.document.as_ref()?.parsed;
+        let op = match name {
+            Some(n) => doc.operations.iter().find(|(op_name, _)| op_name.is_some_and(|o| o.as_str() == n))?.1,
+            None => doc.operations.iter().next()?.1,
+        };
+        Some(op.node.ty)
+    }
+
+    /// How the document reaches down (all zeros for one that does not parse).
+    pub fn shape(&self) -> Shape {
+        self.document.as_ref().map(|d| d.shape).unwrap_or_default()
     }
 
     /// Whether the document was valid with these operation and variables before.
@@ -93,17 +109,98 @@ impl Prepared {
     }
 }
 
-fn introspects(doc: &ExecutableDocument) -> bool {
-    fn selects(set: &SelectionSet) -> bool {
-        set.items.iter().any(|item| match &item.node {
-            Selection::Field(f) => {
-                matches!(f.node.name.node.as_str(), "__schema" | "__type") || selects(&f.node.selection_set.node)
-            }
-            Selection::InlineFragment(f) => selects(&f.node.selection_set.node),
-            // The fragment's definition is looked at on its own below.
-            Selection::FragmentSpread(_) => false,
-        })
+/// Introspection fields that list many things; nesting them multiplies the answer.
+const INTROSPECTION_LISTS: &[&str] =
+    &["types", "fields", "inputFields", "interfaces", "possibleTypes", "enumValues", "args", "directives"];
+
+/// How deep a document reaches: its data fields, and apart from them its introspection
+/// (`__schema`, `__type` and what is under them). Depth counts fields the way async-graphql
+/// does, fragments inlined. Introspection gets its own bound: the standard query
+/// (graphql-js's `getIntrospectionQuery`) nests 15 fields deep and 3 lists deep, far past
+/// the data limit, while a hand-made `__type` nesting lists within lists within lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Whether it selects `__schema` or `__type` anywhere (see [`Prepared::introspects`]).
+    pub introspects: bool,
+    /// The deepest path of data fields.
+    pub data_depth: usize,
+    /// The deepest path through `__schema` or `__type`, from the root.
+    pub introspection_depth: usize,
+    /// The most listing introspection fields on one path (`types { fields { args … } } }` is 3).
+    pub introspection_lists: usize,
+}
+
+impl Shape {
+    fn of(doc: &ExecutableDocument) -> Shape {
+        let mut memo = HashMap::new();
+        let mut shape = Shape::default();
+        for (_, op) in doc.operations.iter() {
+            shape = shape.max(walk(doc, &op.node.selection_set.node, false, &mut memo, &mut Vec::new()));
+        }
+        shape
     }
-    doc.operations.iter().any(|(_, op)| selects(&op.node.selection_set.node))
-        || doc.fragments.values().any(|f| selects(&f.node.selection_set.node))
+
+    fn max(self, o: Shape) -> Shape {
+        Shape {
+            introspects: self.introspects || o.introspects,
+            data_depth: self.data_depth.max(o.data_depth),
+            introspection_depth: self.introspection_depth.max(o.introspection_depth),
+            introspection_lists: self.introspection_lists.max(o.introspection_lists),
+        }
+    }
+}
+
+/// The shape of one selection set, relative to it, inside introspection or not. Fragments
+/// are measured once each (a document may spread one fragment many times); a fragment that
+/// spreads itself counts for nothing here, and validation refuses the cycle.
+fn walk<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    inside: bool,
+    memo: &mut HashMap<(&'a str, bool), Shape>,
+    spreading: &mut Vec<&'a str>,
+) -> Shape {
+    let mut shape = Shape::default();
+    for item in &set.items {
+        let part = match &item.node {
+            Selection::Field(f) => {
+                let name = f.node.name.node.as_str();
+                let root = !inside && matches!(name, "__schema" | "__type");
+                let below = walk(doc, &f.node.selection_set.node, inside || root, memo, spreading);
+                if inside || root {
+                    Shape {
+                        introspects: true,
+                        data_depth: 0,
+                        introspection_depth: 1 + below.introspection_depth,
+                        introspection_lists: usize::from(INTROSPECTION_LISTS.contains(&name))
+                            + below.introspection_lists,
+                    }
+                } else {
+                    Shape {
+                        introspects: below.introspects,
+                        data_depth: 1 + below.data_depth,
+                        introspection_depth: if below.introspects { 1 + below.introspection_depth } else { 0 },
+                        introspection_lists: below.introspection_lists,
+                    }
+                }
+            }
+            Selection::InlineFragment(f) => walk(doc, &f.node.selection_set.node, inside, memo, spreading),
+            Selection::FragmentSpread(s) => {
+                let name = s.node.fragment_name.node.as_str();
+                match (memo.get(&(name, inside)), doc.fragments.get(&s.node.fragment_name.node)) {
+                    (Some(known), _) => *known,
+                    (None, Some(fragment)) if !spreading.contains(&name) => {
+                        spreading.push(name);
+                        let measured = walk(doc, &fragment.node.selection_set.node, inside, memo, spreading);
+                        spreading.pop();
+                        memo.insert((name, inside), measured);
+                        measured
+                    }
+                    _ => Shape::default(),
+                }
+            }
+        };
+        shape = shape.max(part);
+    }
+    shape
 }

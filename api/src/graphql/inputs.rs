@@ -2,7 +2,7 @@
 //! domain validates and applies; no filter rule lives here.
 
 use async_graphql::{Enum, InputObject};
-use chrono::NaiveDate;
+use pcr_schema::date::Date;
 use pcr_schema::domain::catalogue::{ProgrammeQuery, RoleQuery};
 use pcr_schema::domain::groups::GroupQuery;
 use pcr_schema::domain::placements::PlacementQuery;
@@ -15,10 +15,13 @@ use pcr_schema::models::role::{Regulator, StaffGroup};
 use super::connection::Resolved;
 use super::scalars::Timestamp;
 
+/// Which way to sort.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum OrderDirection {
+    /// Ascending: A to Z, earliest first (the default).
     #[default]
     Asc,
+    /// Descending: Z to A, latest first.
     Desc,
 }
 
@@ -29,17 +32,24 @@ fn token(field: &str, direction: OrderDirection) -> String {
     }
 }
 
+/// What to sort practices by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum PracticeOrderField {
+    /// By ODS code (the default).
     #[default]
     OdsCode,
+    /// By name.
     Name,
+    /// By when the practice last changed.
     UpdatedAt,
 }
 
+/// How to sort practices (as REST's `sort`).
 #[derive(InputObject, Debug, Clone, Copy, Default)]
 pub struct PracticeOrder {
+    /// What to sort by.
     pub field: PracticeOrderField,
+    /// Which way (default ascending).
     #[graphql(default)]
     pub direction: OrderDirection,
 }
@@ -61,12 +71,15 @@ impl PracticeOrder {
 pub struct PracticeFilter {
     /// Part of the name (any case), or an exact ODS code.
     pub q: Option<String>,
+    /// Only practices with this status.
     pub status: Option<PracticeStatus>,
+    /// Commissioner (CCG / sub-ICB location) code, e.g. `05G`.
     pub commissioner: Option<String>,
     /// Start of the postcode, e.g. `ST3 `.
     pub postcode: Option<String>,
     /// Open on this date; for a group's practices, also members on it (default today).
-    pub active_on: Option<NaiveDate>,
+    pub active_on: Option<Date>,
+    /// Only practices changed at or after this instant.
     pub updated_since: Option<Timestamp>,
 }
 
@@ -78,7 +91,7 @@ impl PracticeFilter {
             status: f.status,
             commissioner: f.commissioner,
             postcode: f.postcode,
-            active_on: f.active_on,
+            active_on: f.active_on.map(Into::into),
             updated_since: f.updated_since.map(|t| t.0),
             limit: Some(how.limit),
             after: how.cursor.clone(),
@@ -87,17 +100,24 @@ impl PracticeFilter {
     }
 }
 
+/// What to sort federations or Integrated Care Teams by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum GroupOrderField {
+    /// By code (the default).
     #[default]
     Code,
+    /// By name.
     Name,
+    /// By when the record last changed.
     UpdatedAt,
 }
 
+/// How to sort federations or Integrated Care Teams (as REST's `sort`).
 #[derive(InputObject, Debug, Clone, Copy, Default)]
 pub struct GroupOrder {
+    /// What to sort by.
     pub field: GroupOrderField,
+    /// Which way (default ascending).
     #[graphql(default)]
     pub direction: OrderDirection,
 }
@@ -123,6 +143,7 @@ pub struct GroupFilter {
     pub icb: Option<String>,
     /// ICTs only.
     pub status: Option<IctStatus>,
+    /// Only records changed at or after this instant.
     pub updated_since: Option<Timestamp>,
 }
 
@@ -141,16 +162,22 @@ impl GroupFilter {
     }
 }
 
+/// What to sort roles or programmes by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum CatalogueOrderField {
+    /// By code (the default).
     #[default]
     Code,
+    /// By name.
     Name,
 }
 
+/// How to sort roles or programmes (as REST's `sort`).
 #[derive(InputObject, Debug, Clone, Copy, Default)]
 pub struct CatalogueOrder {
+    /// What to sort by.
     pub field: CatalogueOrderField,
+    /// Which way (default ascending).
     #[graphql(default)]
     pub direction: OrderDirection,
 }
@@ -165,9 +192,13 @@ impl CatalogueOrder {
 /// The same filters as `GET /api/v1/roles`.
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct RoleFilter {
+    /// Part of the name (any case), or an exact code.
     pub q: Option<String>,
+    /// Only roles in this staff group.
     pub staff_group: Option<StaffGroup>,
+    /// Only roles with this regulator.
     pub regulator: Option<Regulator>,
+    /// Only additional-roles (ARRS) posts (`true`), or only the others (`false`).
     pub additional_roles: Option<bool>,
 }
 
@@ -189,6 +220,7 @@ impl RoleFilter {
 /// The same filters as `GET /api/v1/programmes`.
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct ProgrammeFilter {
+    /// Part of the name (any case), or an exact code.
     pub q: Option<String>,
 }
 
@@ -203,17 +235,24 @@ impl ProgrammeFilter {
     }
 }
 
+/// What to sort placements by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum PlacementOrderField {
+    /// By when the placement was recorded (the default).
     #[default]
     CreatedAt,
+    /// By first day.
     StartDate,
+    /// By when the placement last changed.
     UpdatedAt,
 }
 
+/// How to sort placements (as REST's `sort`).
 #[derive(InputObject, Debug, Clone, Copy, Default)]
 pub struct PlacementOrder {
+    /// What to sort by.
     pub field: PlacementOrderField,
+    /// Which way (default ascending).
     #[graphql(default)]
     pub direction: OrderDirection,
 }
@@ -239,10 +278,15 @@ pub struct PlacementFilter {
     pub programme: Option<String>,
     /// Host code: practice ODS code, federation or ICT code.
     pub host: Option<String>,
+    /// Only placements at hosts of this kind.
     pub host_type: Option<HostType>,
+    /// Only placements with this status, as of today.
     pub status: Option<PlacementStatus>,
-    pub active_on: Option<NaiveDate>,
+    /// Only placements running on this date.
+    pub active_on: Option<Date>,
+    /// The partner's staff reference (all parts of a split post).
     pub staff_ref: Option<String>,
+    /// Only placements changed at or after this instant.
     pub updated_since: Option<Timestamp>,
 }
 
@@ -255,7 +299,7 @@ impl PlacementFilter {
             host: f.host,
             host_type: f.host_type,
             status: f.status,
-            active_on: f.active_on,
+            active_on: f.active_on.map(Into::into),
             staff_ref: f.staff_ref,
             updated_since: f.updated_since.map(|t| t.0),
             limit: Some(how.limit),

@@ -1,5 +1,6 @@
-//! GraphQL at `/graphql`: POST runs queries and mutations, GET serves the offline
-//! playground. Resolvers call the same domain functions as REST.
+//! GraphQL at `/graphql`: POST runs queries and mutations, GET runs queries (GraphQL over
+//! HTTP) or, for a browser, serves the offline playground. Resolvers call the same domain
+//! functions as REST.
 
 pub mod connection;
 pub mod documents;
@@ -11,20 +12,18 @@ pub mod mutation;
 pub mod playground;
 pub mod query;
 pub mod scalars;
+pub mod transport;
 pub mod types;
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
 use std::sync::Arc;
 
-use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::{Context, EmptySubscription, Schema, ValidationMode, ID};
+use actix_web::web;
+use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder, ValidationMode, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use pcr_schema::{Actor, Db};
 
 use self::documents::DocumentCache;
-use self::loaders::request_loader;
 use self::mutation::Mutation;
 use self::query::Query;
 
@@ -33,7 +32,11 @@ pub type ApiSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Protection against expensive queries.
 #[derive(Debug, Clone)]
 pub struct GraphqlLimits {
+    /// Deepest data query accepted (introspection has its own bound).
     pub max_depth: usize,
+    /// Deepest introspection query accepted; listing fields (`types`, `fields`, `args`, …)
+    /// may nest at most [`MAX_INTROSPECTION_LISTS`] deep whatever this is.
+    pub max_introspection_depth: usize,
     pub max_complexity: usize,
     /// Largest query document accepted, in bytes.
     pub max_query_bytes: usize,
@@ -42,7 +45,13 @@ pub struct GraphqlLimits {
 
 impl Default for GraphqlLimits {
     fn default() -> Self {
-        GraphqlLimits { max_depth: 12, max_complexity: 50_000, max_query_bytes: 32 * 1024, introspection: true }
+        GraphqlLimits {
+            max_depth: 12,
+            max_introspection_depth: 20,
+            max_complexity: 50_000,
+            max_query_bytes: 32 * 1024,
+            introspection: true,
+        }
     }
 }
 
@@ -74,25 +83,90 @@ impl Graphql {
     }
 }
 
+/// How deep introspection's listing fields may nest: as deep as the standard introspection
+/// query needs (`__schema { types { fields { args … } } } }`), so a hand-made query cannot
+/// list the fields of the types of the fields of every type.
+pub const MAX_INTROSPECTION_LISTS: usize = 3;
+
+impl GraphqlLimits {
+    /// Why a document of this shape is refused, if it is.
+    fn refuses(&self, shape: documents::Shape) -> Option<&'static str> {
+        if shape.data_depth > self.max_depth {
+            return Some("Query is nested too deep.");
+        }
+        if shape.introspection_depth > self.max_introspection_depth
+            || shape.introspection_lists > MAX_INTROSPECTION_LISTS
+        {
+            return Some("Introspection query is nested too deep.");
+        }
+        None
+    }
+}
+
 /// Request bodies larger than this are not even read.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 fn build_schema(limits: &GraphqlLimits, mode: ValidationMode) -> ApiSchema {
     let mut builder = Schema::build(Query, Mutation, EmptySubscription)
         .validation_mode(mode)
-        .limit_depth(limits.max_depth)
+        // Depth is checked per document before execution (see `GraphqlLimits::refuses`):
+        // async-graphql's own limit counts introspection with data and refuses the standard
+        // introspection query.
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)
         .limit_directives(16);
+    builder = describe_generated_types(builder);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
     builder.finish()
 }
 
-/// The SDL as committed in `schema/schema.graphql`.
+/// Descriptions for the types async-graphql generates without one: the built-in `ID` and
+/// the connection types (their edges' generic description is replaced too).
+fn describe_generated_types(
+    builder: SchemaBuilder<Query, Mutation, EmptySubscription>,
+) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    use self::connection::{Conn, EdgeCursor};
+    use self::types::{FederationNode, IctNode, PlacementNode, PracticeNode, ProgrammeNode, RoleNode};
+    use async_graphql::connection::{Edge, EmptyFields};
+    type EdgeOf<N> = Edge<EdgeCursor, N, EmptyFields>;
+    const ID_DESC: &str = "An opaque identifier. Every record's `id` is a global id that `node(id:)` fetches; \
+        the lookups that take an `id` also accept the UUID REST uses.";
+    builder
+        .override_output_type_description::<ID>(ID_DESC)
+        .override_input_type_description::<ID>(ID_DESC)
+        .override_output_type_description::<Conn<PracticeNode>>(
+            "A page of practices: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
+        )
+        .override_output_type_description::<EdgeOf<PracticeNode>>("A practice in a page, with its cursor.")
+        .override_output_type_description::<Conn<FederationNode>>(
+            "A page of GP federations: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
+        )
+        .override_output_type_description::<EdgeOf<FederationNode>>("A federation in a page, with its cursor.")
+        .override_output_type_description::<Conn<IctNode>>(
+            "A page of Integrated Care Teams: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
+        )
+        .override_output_type_description::<EdgeOf<IctNode>>("An Integrated Care Team in a page, with its cursor.")
+        .override_output_type_description::<Conn<RoleNode>>(
+            "A page of roles: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
+        )
+        .override_output_type_description::<EdgeOf<RoleNode>>("A role in a page, with its cursor.")
+        .override_output_type_description::<Conn<ProgrammeNode>>(
+            "A page of programmes: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
+        )
+        .override_output_type_description::<EdgeOf<ProgrammeNode>>("A programme in a page, with its cursor.")
+        .override_output_type_description::<Conn<PlacementNode>>(
+            "A page of placements: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
+        )
+        .override_output_type_description::<EdgeOf<PlacementNode>>("A placement in a page, with its cursor.")
+}
+
+/// The SDL as committed in `schema/schema.graphql`, with each custom scalar's
+/// `@specifiedBy` URL.
 pub fn sdl() -> String {
-    build_schema(&GraphqlLimits::default(), ValidationMode::Strict).sdl()
+    build_schema(&GraphqlLimits::default(), ValidationMode::Strict)
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// The caller of the current request.
@@ -119,97 +193,12 @@ pub fn decode_global_id(id: &ID) -> Option<(String, String)> {
         .then(|| (kind.to_string(), key.to_string()))
 }
 
-/// A request-level failure, shaped as a GraphQL response.
-fn refuse(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    let mut res = HttpResponse::build(status);
-    if status == StatusCode::UNAUTHORIZED {
-        res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"primary-care-api\"")));
-    }
-    res.content_type("application/json").body(body.to_string())
-}
-
-/// POST /graphql.
-pub async fn execute(
-    req: HttpRequest,
-    graphql: web::Data<Graphql>,
-    db: web::Data<Db>,
-    body: web::Bytes,
-) -> HttpResponse {
-    let caller = match crate::auth::caller_of(&req) {
-        Ok(c) => c,
-        Err(e) => return refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string()),
-    };
-    let media = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !media.trim_start().to_ascii_lowercase().starts_with("application/json") {
-        return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST", "send the query as application/json");
-    }
-    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not a GraphQL request: {e}"))
-        }
-    };
-    let max = graphql.limits.max_query_bytes;
-    if request.query.len() > max {
-        return refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "QUERY_TOO_LARGE",
-            &format!("the query is {} bytes; the limit is {max}", request.query.len()),
-        );
-    }
-    let Ok(permit) = graphql.gate.clone().acquire_owned().await else {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the service is shutting down");
-    };
-    let (graphql, db) = (graphql.get_ref().clone(), db.get_ref().clone());
-    let ran = web::block(move || {
-        let _permit = permit;
-        let prepared = graphql.documents.prepare(&mut request);
-        let mut response = if !graphql.limits.introspection && prepared.introspects() {
-            // Refused whole, before anything runs, as a validation failure (not a null
-            // `__schema` beside the other fields' data).
-            async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
-                "introspection is disabled on this server: the query asks for __schema or __type",
-                None,
-            )])
-        } else {
-            let db = db.pinned()?;
-            let loader = request_loader(db.clone(), caller.0.clone());
-            let request = request.data(db).data(loader).data(Caller(caller.0));
-            let schema = if prepared.validated() { &graphql.checked } else { &graphql.schema };
-            executor::block_on(schema.execute(request))
-        };
-        prepared.done(&response);
-        // Parse, validation and limit errors come without a code; give them one, so clients
-        // can tell them from resolver errors the way they tell REST statuses apart.
-        for e in &mut response.errors {
-            let ext = e.extensions.get_or_insert_with(Default::default);
-            if ext.get("code").is_none() {
-                ext.set("code", "GRAPHQL_VALIDATION_FAILED");
-            }
-        }
-        serde_json::to_vec(&response).map_err(|e| pcr_schema::DomainError::Unavailable(e.to_string()))
-    })
-    .await;
-    match ran {
-        Ok(Ok(json)) => HttpResponse::Ok().content_type("application/json").body(json),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "graphql request failed");
-            refuse(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", &e.to_string())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "graphql request panicked");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "an unexpected error occurred")
-        }
-    }
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         crate::http::resource::Resource::new("/graphql")
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .post(execute)
-            .get(playground::page)
+            .post(transport::post)
+            .get(transport::get)
             .done(),
     )
     .configure(playground::routes);

@@ -2,7 +2,7 @@
 //! the same domain functions (same scopes, validation, audit and version checks).
 
 use async_graphql::{Context, InputObject, InputType, Object, Result, SimpleObject};
-use chrono::NaiveDate;
+use pcr_schema::date::Date;
 use pcr_schema::domain::crud::{self, Entity};
 use pcr_schema::domain::placements as placement_queries;
 use pcr_schema::models::federation::{FederationInput, FederationRow};
@@ -41,6 +41,7 @@ pub struct UpdateInput<T: InputType> {
     pub key: String,
     /// The version last read; a different current version is a CONFLICT.
     pub expected_version: i32,
+    /// All the record's writable fields; an optional field left out is cleared.
     pub data: T,
 }
 
@@ -49,9 +50,11 @@ pub struct UpdateInput<T: InputType> {
 pub struct DeleteInput {
     /// Database id, global id, or natural key (ODS code, code).
     pub key: String,
+    /// The version last read; a different current version is a CONFLICT.
     pub expected_version: i32,
 }
 
+/// What a delete removed.
 #[derive(SimpleObject)]
 pub struct DeletePayload {
     /// The key the record was deleted by.
@@ -63,9 +66,10 @@ pub struct DeletePayload {
 pub struct EndPlacementInput {
     /// Database id or global id.
     pub key: String,
+    /// The version last read; a different current version is a CONFLICT.
     pub expected_version: i32,
     /// Last day (default today).
-    pub end_date: Option<NaiveDate>,
+    pub end_date: Option<Date>,
 }
 
 fn key_of(key: String) -> String {
@@ -102,37 +106,69 @@ pub struct Mutation;
 /// The mutation root, with one create/update/delete triple per reference entity. (Written
 /// as one macro so the `#[Object]` attribute sees every method.)
 macro_rules! mutation_root {
-    ($( $create:ident, $update:ident, $delete:ident, $row:ty, $input:ty, $node:ident; )*) => {
+    ($( $create:ident, $update:ident, $delete:ident, $row:ty, $input:ty, $node:ident,
+        $create_desc:literal, $update_desc:literal, $delete_desc:literal; )*) => {
+        /// Writes: everything REST can write, with the same scopes, validation, audit and version checks.
         #[Object]
         impl Mutation {
             $(
-                async fn $create(&self, ctx: &Context<'_>, input: $input) -> Result<$node> {
+                #[doc = $create_desc]
+                async fn $create(
+                    &self,
+                    ctx: &Context<'_>,
+                    #[graphql(desc = "The new record's fields")] input: $input,
+                ) -> Result<$node> {
                     Ok($node(create::<$row>(ctx, input).await?.view()))
                 }
-                async fn $update(&self, ctx: &Context<'_>, input: UpdateInput<$input>) -> Result<$node> {
+                #[doc = $update_desc]
+                async fn $update(
+                    &self,
+                    ctx: &Context<'_>,
+                    #[graphql(desc = "Which record, the version last read (a stale one is a CONFLICT), and all its new fields")]
+                    input: UpdateInput<$input>,
+                ) -> Result<$node> {
                     Ok($node(update::<$row>(ctx, input).await?.view()))
                 }
-                async fn $delete(&self, ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
+                #[doc = $delete_desc]
+                async fn $delete(
+                    &self,
+                    ctx: &Context<'_>,
+                    #[graphql(desc = "Which record, and the version last read (a stale one is a CONFLICT)")] input: DeleteInput,
+                ) -> Result<DeletePayload> {
                     delete::<$row>(ctx, input).await
                 }
             )*
 
             /// Creates a placement. Needs `placements:write`.
-            async fn create_placement(&self, ctx: &Context<'_>, input: PlacementInput) -> Result<PlacementNode> {
+            async fn create_placement(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(desc = "The new placement's fields")] input: PlacementInput,
+            ) -> Result<PlacementNode> {
                 Ok(PlacementNode(create::<PlacementRow>(ctx, input).await?.view()))
             }
 
             /// Replaces a placement's writable fields. Needs `placements:write`.
-            async fn update_placement(&self, ctx: &Context<'_>, input: UpdateInput<PlacementInput>) -> Result<PlacementNode> {
+            async fn update_placement(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(desc = "Which placement, the version last read (a stale one is a CONFLICT), and all its new fields")]
+                input: UpdateInput<PlacementInput>,
+            ) -> Result<PlacementNode> {
                 Ok(PlacementNode(update::<PlacementRow>(ctx, input).await?.view()))
             }
 
-            /// Ends a placement. Needs `placements:write`.
-            async fn end_placement(&self, ctx: &Context<'_>, input: EndPlacementInput) -> Result<PlacementNode> {
+            /// Ends a placement on `endDate` (default today). Needs `placements:write`.
+            /// Placements are ended, never deleted.
+            async fn end_placement(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(desc = "Which placement, the version last read (a stale one is a CONFLICT), and its last day")] input: EndPlacementInput,
+            ) -> Result<PlacementNode> {
                 let (db, actor) = (db(ctx)?, actor(ctx));
                 let key = key_of(input.key);
                 let row =
-                    domain(|| placement_queries::end(&db, actor.as_ref(), &key, input.expected_version, input.end_date))?;
+                    domain(|| placement_queries::end(&db, actor.as_ref(), &key, input.expected_version, input.end_date.map(Into::into)))?;
                 Ok(PlacementNode(row.view()))
             }
         }
@@ -140,12 +176,36 @@ macro_rules! mutation_root {
 }
 
 mutation_root! {
-    create_practice, update_practice, delete_practice, PracticeRow, PracticeInput, PracticeNode;
-    create_federation, update_federation, delete_federation, FederationRow, FederationInput, FederationNode;
-    create_integrated_care_team, update_integrated_care_team, delete_integrated_care_team, IctRow, IntegratedCareTeamInput, IctNode;
-    create_federation_membership, update_federation_membership, delete_federation_membership, FederationMembershipRow, FederationMembershipInput, FederationMembershipNode;
-    create_ict_membership, update_ict_membership, delete_ict_membership, IctMembershipRow, IctMembershipInput, IctMembershipNode;
-    create_partner_service, update_partner_service, delete_partner_service, PartnerServiceRow, PartnerServiceInput, PartnerServiceNode;
-    create_role, update_role, delete_role, RoleRow, RoleInput, RoleNode;
-    create_programme, update_programme, delete_programme, ProgrammeRow, ProgrammeInput, ProgrammeNode;
+    create_practice, update_practice, delete_practice, PracticeRow, PracticeInput, PracticeNode,
+        "Creates a GP practice. Needs `reference:write`.",
+        "Replaces a practice's writable fields. Needs `reference:write`.",
+        "Deletes a practice. Needs `reference:write`.";
+    create_federation, update_federation, delete_federation, FederationRow, FederationInput, FederationNode,
+        "Creates a GP federation. Needs `reference:write`.",
+        "Replaces a federation's writable fields. Needs `reference:write`.",
+        "Deletes a federation. Needs `reference:write`.";
+    create_integrated_care_team, update_integrated_care_team, delete_integrated_care_team, IctRow, IntegratedCareTeamInput, IctNode,
+        "Creates an Integrated Care Team. Needs `reference:write`.",
+        "Replaces an Integrated Care Team's writable fields. Needs `reference:write`.",
+        "Deletes an Integrated Care Team. Needs `reference:write`.";
+    create_federation_membership, update_federation_membership, delete_federation_membership, FederationMembershipRow, FederationMembershipInput, FederationMembershipNode,
+        "Creates a practice's membership of a federation for a period. Needs `reference:write`.",
+        "Replaces a federation membership's writable fields. Needs `reference:write`.",
+        "Deletes a federation membership. Needs `reference:write`.";
+    create_ict_membership, update_ict_membership, delete_ict_membership, IctMembershipRow, IctMembershipInput, IctMembershipNode,
+        "Creates a practice's membership of an ICT for a period. Needs `reference:write`.",
+        "Replaces an ICT membership's writable fields. Needs `reference:write`.",
+        "Deletes an ICT membership. Needs `reference:write`.";
+    create_partner_service, update_partner_service, delete_partner_service, PartnerServiceRow, PartnerServiceInput, PartnerServiceNode,
+        "Creates a partner service of an ICT. Needs `reference:write`.",
+        "Replaces a partner service's writable fields. Needs `reference:write`.",
+        "Deletes a partner service. Needs `reference:write`.";
+    create_role, update_role, delete_role, RoleRow, RoleInput, RoleNode,
+        "Creates a role in the role catalogue. Needs `reference:write`.",
+        "Replaces a role's writable fields. Needs `reference:write`.",
+        "Deletes a role. Needs `reference:write`.";
+    create_programme, update_programme, delete_programme, ProgrammeRow, ProgrammeInput, ProgrammeNode,
+        "Creates a programme. Needs `reference:write`.",
+        "Replaces a programme's writable fields. Needs `reference:write`.",
+        "Deletes a programme. Needs `reference:write`.";
 }

@@ -48,10 +48,15 @@ fn either(a: Option<String>, b: Option<ID>, a_name: &str) -> Result<String> {
     }
 }
 
+/// Reads: every REST read has its field here, over the same records, filters and scopes.
 #[Object]
 impl Query {
     /// Any record by its global id.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id, as any record's `id` field gives it")] id: ID,
+    ) -> Result<Option<Node>> {
         let Some((kind, key)) = decode_global_id(&id) else {
             return Err(bad_input("id", "is not a global id this API issued"));
         };
@@ -79,8 +84,8 @@ impl Query {
     async fn practice(
         &self,
         ctx: &Context<'_>,
-        ods_code: Option<String>,
-        id: Option<ID>,
+        #[graphql(desc = "ODS code, e.g. `M83005`")] ods_code: Option<String>,
+        #[graphql(desc = "Global id or database id (instead of `odsCode`)")] id: Option<ID>,
     ) -> Result<Option<PracticeNode>> {
         let key = either(ods_code, id, "odsCode")?;
         Ok(one::<PracticeRow>(ctx, key).await?.map(|r| PracticeNode(r.view())))
@@ -92,12 +97,16 @@ impl Query {
     async fn practices(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<PracticeFilter>,
-        order_by: Option<PracticeOrder>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which practices (the same filters as the REST list)")] filter: Option<PracticeFilter>,
+        #[graphql(desc = "Sort order (default by ODS code, ascending)")] order_by: Option<PracticeOrder>,
     ) -> Result<Conn<PracticeNode>> {
         let how = PageArgs::new(first, after, last, before).resolve(PracticeOrder::token(order_by))?;
         let q = PracticeFilter::query(filter, &how);
@@ -110,8 +119,8 @@ impl Query {
     async fn federation(
         &self,
         ctx: &Context<'_>,
-        code: Option<String>,
-        id: Option<ID>,
+        #[graphql(desc = "Federation code, e.g. `NSGPF`")] code: Option<String>,
+        #[graphql(desc = "Global id or database id (instead of `code`)")] id: Option<ID>,
     ) -> Result<Option<FederationNode>> {
         let key = either(code, id, "code")?;
         Ok(one::<FederationRow>(ctx, key).await?.map(|r| FederationNode(r.view())))
@@ -123,12 +132,16 @@ impl Query {
     async fn federations(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<GroupFilter>,
-        order_by: Option<GroupOrder>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which federations (the same filters as the REST list)")] filter: Option<GroupFilter>,
+        #[graphql(desc = "Sort order (default by code, ascending)")] order_by: Option<GroupOrder>,
     ) -> Result<Conn<FederationNode>> {
         let how = PageArgs::new(first, after, last, before).resolve(GroupOrder::token(order_by))?;
         let q = GroupFilter::query(filter, &how);
@@ -141,8 +154,8 @@ impl Query {
     async fn integrated_care_team(
         &self,
         ctx: &Context<'_>,
-        code: Option<String>,
-        id: Option<ID>,
+        #[graphql(desc = "ICT code, e.g. `ICT-MEIR`")] code: Option<String>,
+        #[graphql(desc = "Global id or database id (instead of `code`)")] id: Option<ID>,
     ) -> Result<Option<IctNode>> {
         let key = either(code, id, "code")?;
         Ok(one::<IctRow>(ctx, key).await?.map(|r| IctNode(r.view())))
@@ -154,12 +167,18 @@ impl Query {
     async fn integrated_care_teams(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<GroupFilter>,
-        order_by: Option<GroupOrder>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which Integrated Care Teams (the same filters as the REST list)")] filter: Option<
+            GroupFilter,
+        >,
+        #[graphql(desc = "Sort order (default by code, ascending)")] order_by: Option<GroupOrder>,
     ) -> Result<Conn<IctNode>> {
         let how = PageArgs::new(first, after, last, before).resolve(GroupOrder::token(order_by))?;
         let q = GroupFilter::query(filter, &how);
@@ -169,7 +188,12 @@ impl Query {
     }
 
     /// A role by code or global id.
-    async fn role(&self, ctx: &Context<'_>, code: Option<String>, id: Option<ID>) -> Result<Option<RoleNode>> {
+    async fn role(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Role code, e.g. `physician-associate`")] code: Option<String>,
+        #[graphql(desc = "Global id or database id (instead of `code`)")] id: Option<ID>,
+    ) -> Result<Option<RoleNode>> {
         let key = either(code, id, "code")?;
         Ok(one::<RoleRow>(ctx, key).await?.map(|r| RoleNode(r.view())))
     }
@@ -180,12 +204,16 @@ impl Query {
     async fn roles(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<RoleFilter>,
-        order_by: Option<CatalogueOrder>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which roles (the same filters as the REST list)")] filter: Option<RoleFilter>,
+        #[graphql(desc = "Sort order (default by code, ascending)")] order_by: Option<CatalogueOrder>,
     ) -> Result<Conn<RoleNode>> {
         let how = PageArgs::new(first, after, last, before).resolve(CatalogueOrder::token(order_by))?;
         let q = RoleFilter::query(filter, &how);
@@ -198,8 +226,8 @@ impl Query {
     async fn programme(
         &self,
         ctx: &Context<'_>,
-        code: Option<String>,
-        id: Option<ID>,
+        #[graphql(desc = "Programme code, e.g. `gp-retainer-scheme`")] code: Option<String>,
+        #[graphql(desc = "Global id or database id (instead of `code`)")] id: Option<ID>,
     ) -> Result<Option<ProgrammeNode>> {
         let key = either(code, id, "code")?;
         Ok(one::<ProgrammeRow>(ctx, key).await?.map(|r| ProgrammeNode(r.view())))
@@ -211,12 +239,16 @@ impl Query {
     async fn programmes(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<ProgrammeFilter>,
-        order_by: Option<CatalogueOrder>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which programmes (the same filters as the REST list)")] filter: Option<ProgrammeFilter>,
+        #[graphql(desc = "Sort order (default by code, ascending)")] order_by: Option<CatalogueOrder>,
     ) -> Result<Conn<ProgrammeNode>> {
         let how = PageArgs::new(first, after, last, before).resolve(CatalogueOrder::token(order_by))?;
         let q = ProgrammeFilter::query(filter, &how);
@@ -226,7 +258,11 @@ impl Query {
     }
 
     /// A placement by database id or global id. Needs `placements:read`.
-    async fn placement(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PlacementNode>> {
+    async fn placement(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global id or database id")] id: ID,
+    ) -> Result<Option<PlacementNode>> {
         let key = decode_global_id(&id).map(|(_, k)| k).unwrap_or_else(|| id.to_string());
         Ok(one::<PlacementRow>(ctx, key).await?.map(|r| PlacementNode(r.view())))
     }
@@ -237,12 +273,16 @@ impl Query {
     async fn placements(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<PlacementFilter>,
-        order_by: Option<PlacementOrder>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which placements (the same filters as the REST list)")] filter: Option<PlacementFilter>,
+        #[graphql(desc = "Sort order (default by creation time, oldest first)")] order_by: Option<PlacementOrder>,
     ) -> Result<Conn<PlacementNode>> {
         let how = PageArgs::new(first, after, last, before).resolve(PlacementOrder::token(order_by))?;
         let q = PlacementFilter::query(filter, &how);

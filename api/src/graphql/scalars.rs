@@ -8,7 +8,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp(pub DateTime<Utc>);
 
-#[Scalar(name = "DateTime")]
+/// An instant in RFC 3339, UTC with `Z`, e.g. `2026-11-24T21:42:58.123456Z`, as REST writes it.
+#[Scalar(name = "DateTime", specified_by_url = "https://scalars.graphql.org/andimarek/date-time.html")]
 impl ScalarType for Timestamp {
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, InputType, Interface, Lookahead, Object, Result, SimpleObject, Union, ID};
-use chrono::NaiveDate;
+use pcr_schema::date::Date;
 use pcr_schema::domain::placements::PlacementParent;
 use pcr_schema::domain::practices::GroupKind;
 use pcr_schema::models::federation::Federation;
@@ -116,6 +116,7 @@ pub struct PracticeNode(pub Practice);
 /// A GP practice, from NHS ODS or added through the API.
 #[Object(name = "Practice")]
 impl PracticeNode {
+    /// Global id, for `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Practice", &self.0.id)
     }
@@ -123,30 +124,39 @@ impl PracticeNode {
     async fn database_id(&self) -> &str {
         &self.0.id
     }
+    /// ODS organisation code, e.g. `M83005`.
     async fn ods_code(&self) -> &str {
         &self.0.ods_code
     }
+    /// The practice's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Address above the postcode, line by line (empty when unknown).
     async fn address_lines(&self) -> &[String] {
         &self.0.address_lines
     }
+    /// Postcode, e.g. `ST3 6AB`.
     async fn postcode(&self) -> &str {
         &self.0.postcode
     }
+    /// NHS region (ODS national grouping), e.g. `Y60`.
     async fn region_code(&self) -> Option<&str> {
         self.0.region_code.as_deref()
     }
+    /// Integrated care board or higher health geography, e.g. `QNC`.
     async fn icb_code(&self) -> Option<&str> {
         self.0.icb_code.as_deref()
     }
+    /// Current commissioner (CCG / sub-ICB location), e.g. `05G`.
     async fn commissioner_code(&self) -> Option<&str> {
         self.0.commissioner_code.as_deref()
     }
+    /// Registered patients, when known.
     async fn list_size(&self) -> Option<i32> {
         self.0.list_size
     }
+    /// Whether the practice is open, closed, dormant, proposed or merged.
     async fn status(&self) -> PracticeStatus {
         self.0.status
     }
@@ -154,36 +164,48 @@ impl PracticeNode {
     async fn merged_into(&self) -> Option<&str> {
         self.0.merged_into.as_deref()
     }
+    /// The practice this one merged into, when it has merged.
     async fn merged_into_practice(&self, ctx: &Context<'_>) -> Result<Option<PracticeNode>> {
         match &self.0.merged_into {
             Some(code) => Ok(loader(ctx)?.load_one(PracticeKey(code.clone())).await?.map(PracticeNode)),
             None => Ok(None),
         }
     }
-    async fn opened_on(&self) -> Option<NaiveDate> {
-        self.0.opened_on
+    /// The day the practice opened, when known.
+    async fn opened_on(&self) -> Option<Date> {
+        self.0.opened_on.map(Date)
     }
-    async fn closed_on(&self) -> Option<NaiveDate> {
-        self.0.closed_on
+    /// The day the practice closed, if it has.
+    async fn closed_on(&self) -> Option<Date> {
+        self.0.closed_on.map(Date)
     }
+    /// Main telephone number.
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
+    /// Where the record came from: `ods` (NHS ODS import), `api` or `demo`.
     async fn source(&self) -> &str {
         &self.0.source
     }
+    /// Increases by one with every change (REST's ETag); send it back as `expectedVersion`.
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// When the record was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
+    /// When the record last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp(self.0.updated_at)
     }
     /// The federations the practice belongs to on a day (default today).
-    async fn federations(&self, ctx: &Context<'_>, active_on: Option<NaiveDate>) -> Result<Vec<FederationNode>> {
-        let day = active_on.unwrap_or_else(pcr_schema::today);
+    async fn federations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Memberships in force on this date (default today)")] active_on: Option<Date>,
+    ) -> Result<Vec<FederationNode>> {
+        let day = active_on.map_or_else(pcr_schema::today, |d| d.0);
         let list = loader(ctx)?.load_one(FederationsOf(self.0.ods_code.clone(), day)).await?.unwrap_or_default();
         Ok(list.into_iter().map(FederationNode).collect())
     }
@@ -196,8 +218,12 @@ impl PracticeNode {
         Ok(list.into_iter().next().map(FederationNode))
     }
     /// The ICTs the practice belongs to on a day (default today).
-    async fn integrated_care_teams(&self, ctx: &Context<'_>, active_on: Option<NaiveDate>) -> Result<Vec<IctNode>> {
-        let day = active_on.unwrap_or_else(pcr_schema::today);
+    async fn integrated_care_teams(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Memberships in force on this date (default today)")] active_on: Option<Date>,
+    ) -> Result<Vec<IctNode>> {
+        let day = active_on.map_or_else(pcr_schema::today, |d| d.0);
         let list = loader(ctx)?.load_one(IctsOf(self.0.ods_code.clone(), day)).await?.unwrap_or_default();
         Ok(list.into_iter().map(IctNode).collect())
     }
@@ -207,12 +233,16 @@ impl PracticeNode {
     async fn placements(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<PlacementFilter>,
-        order_by: Option<PlacementOrder>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which placements (the same filters as the REST list)")] filter: Option<PlacementFilter>,
+        #[graphql(desc = "Sort order (default by creation time, oldest first)")] order_by: Option<PlacementOrder>,
     ) -> Result<Conn<PlacementNode>> {
         let page = PageArgs::new(first, after, last, before);
         placements_of(ctx, PlacementParent::Practice, &self.0.ods_code, page, filter, order_by).await
@@ -224,36 +254,47 @@ pub struct FederationNode(pub Federation);
 /// A GP federation.
 #[Object(name = "Federation")]
 impl FederationNode {
+    /// Global id, for `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Federation", &self.0.id)
     }
+    /// The UUID REST uses as the record's `id`.
     async fn database_id(&self) -> &str {
         &self.0.id
     }
+    /// Stable code, e.g. `NSGPF`.
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// The federation's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The federation's own ODS code, when it has one.
     async fn ods_code(&self) -> Option<&str> {
         self.0.ods_code.as_deref()
     }
+    /// Code of the integrated care board the federation works in, e.g. `QNC`.
     async fn icb_code(&self) -> Option<&str> {
         self.0.icb_code.as_deref()
     }
+    /// What the federation does, in words.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
+    /// Where the record came from: `api` or `demo` (synthetic demonstration data).
     async fn source(&self) -> &str {
         &self.0.source
     }
+    /// Increases by one with every change (REST's ETag); send it back as `expectedVersion`.
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// When the record was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
+    /// When the record last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp(self.0.updated_at)
     }
@@ -263,12 +304,19 @@ impl FederationNode {
     async fn practices(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(
+            desc = "Which practices (the same filters as the REST list); `activeOn` also picks the members that day"
+        )]
         filter: Option<PracticeFilter>,
-        order_by: Option<PracticeOrder>,
+        #[graphql(desc = "Sort order (default by ODS code, ascending)")] order_by: Option<PracticeOrder>,
     ) -> Result<Conn<PracticeNode>> {
         let page = PageArgs::new(first, after, last, before);
         members_of(ctx, GroupKind::Federation, &self.0.code, page, filter, order_by).await
@@ -284,12 +332,16 @@ impl FederationNode {
     async fn placements(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<PlacementFilter>,
-        order_by: Option<PlacementOrder>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which placements (the same filters as the REST list)")] filter: Option<PlacementFilter>,
+        #[graphql(desc = "Sort order (default by creation time, oldest first)")] order_by: Option<PlacementOrder>,
     ) -> Result<Conn<PlacementNode>> {
         let page = PageArgs::new(first, after, last, before);
         placements_of(ctx, PlacementParent::Federation, &self.0.code, page, filter, order_by).await
@@ -302,39 +354,51 @@ pub struct IctNode(pub IntegratedCareTeam);
 /// and voluntary services around neighbouring practices.
 #[Object(name = "IntegratedCareTeam")]
 impl IctNode {
+    /// Global id, for `node(id:)`.
     async fn id(&self) -> ID {
         global_id("IntegratedCareTeam", &self.0.id)
     }
+    /// The UUID REST uses as the record's `id`.
     async fn database_id(&self) -> &str {
         &self.0.id
     }
+    /// Stable code, e.g. `ICT-MEIR`.
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// The team's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Code of the integrated care board the team belongs to, e.g. `QNC`.
     async fn icb_code(&self) -> Option<&str> {
         self.0.icb_code.as_deref()
     }
+    /// The locality served, in words.
     async fn locality(&self) -> Option<&str> {
         self.0.locality.as_deref()
     }
+    /// People served (typically 30,000–70,000).
     async fn population(&self) -> Option<i32> {
         self.0.population
     }
+    /// How far the team has come: planned, early adopter or live.
     async fn status(&self) -> IctStatus {
         self.0.status
     }
+    /// Where the record came from: `api` or `demo` (synthetic demonstration data).
     async fn source(&self) -> &str {
         &self.0.source
     }
+    /// Increases by one with every change (REST's ETag); send it back as `expectedVersion`.
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// When the record was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
+    /// When the record last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp(self.0.updated_at)
     }
@@ -344,12 +408,19 @@ impl IctNode {
     async fn practices(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(
+            desc = "Which practices (the same filters as the REST list); `activeOn` also picks the members that day"
+        )]
         filter: Option<PracticeFilter>,
-        order_by: Option<PracticeOrder>,
+        #[graphql(desc = "Sort order (default by ODS code, ascending)")] order_by: Option<PracticeOrder>,
     ) -> Result<Conn<PracticeNode>> {
         let page = PageArgs::new(first, after, last, before);
         members_of(ctx, GroupKind::Ict, &self.0.code, page, filter, order_by).await
@@ -370,12 +441,16 @@ impl IctNode {
     async fn placements(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<PlacementFilter>,
-        order_by: Option<PlacementOrder>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which placements (the same filters as the REST list)")] filter: Option<PlacementFilter>,
+        #[graphql(desc = "Sort order (default by creation time, oldest first)")] order_by: Option<PlacementOrder>,
     ) -> Result<Conn<PlacementNode>> {
         let page = PageArgs::new(first, after, last, before);
         placements_of(ctx, PlacementParent::Ict, &self.0.code, page, filter, order_by).await
@@ -387,21 +462,27 @@ pub struct RoleNode(pub Role);
 /// A workforce role.
 #[Object(name = "Role")]
 impl RoleNode {
+    /// Global id, for `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Role", &self.0.id)
     }
+    /// The UUID REST uses as the record's `id`.
     async fn database_id(&self) -> &str {
         &self.0.id
     }
+    /// Stable code, e.g. `physician-associate`.
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// The role's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The staff group the role counts in, as in the national GP workforce statistics.
     async fn staff_group(&self) -> StaffGroup {
         self.0.staff_group
     }
+    /// The professional regulator, or `NONE`.
     async fn regulator(&self) -> Regulator {
         self.0.regulator
     }
@@ -409,15 +490,19 @@ impl RoleNode {
     async fn additional_roles(&self) -> bool {
         self.0.additional_roles
     }
+    /// What the role does, in words.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
+    /// Increases by one with every change (REST's ETag); send it back as `expectedVersion`.
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// When the record was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
+    /// When the record last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp(self.0.updated_at)
     }
@@ -427,12 +512,16 @@ impl RoleNode {
     async fn placements(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<PlacementFilter>,
-        order_by: Option<PlacementOrder>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which placements (the same filters as the REST list)")] filter: Option<PlacementFilter>,
+        #[graphql(desc = "Sort order (default by creation time, oldest first)")] order_by: Option<PlacementOrder>,
     ) -> Result<Conn<PlacementNode>> {
         let page = PageArgs::new(first, after, last, before);
         placements_of(ctx, PlacementParent::Role, &self.0.code, page, filter, order_by).await
@@ -444,18 +533,23 @@ pub struct ProgrammeNode(pub Programme);
 /// A programme or scheme that placements belong to.
 #[Object(name = "Programme")]
 impl ProgrammeNode {
+    /// Global id, for `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Programme", &self.0.id)
     }
+    /// The UUID REST uses as the record's `id`.
     async fn database_id(&self) -> &str {
         &self.0.id
     }
+    /// Stable code, e.g. `gp-retainer-scheme`.
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// The programme's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// What the programme is for, in words.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -467,18 +561,22 @@ impl ProgrammeNode {
     async fn target_role_code(&self) -> Option<&str> {
         self.0.target_role.as_deref()
     }
+    /// The role the target counts, when there is a target role.
     async fn target_role(&self, ctx: &Context<'_>) -> Result<Option<RoleNode>> {
         match &self.0.target_role {
             Some(code) => Ok(loader(ctx)?.load_one(RoleKey(code.clone())).await?.map(RoleNode)),
             None => Ok(None),
         }
     }
+    /// Increases by one with every change (REST's ETag); send it back as `expectedVersion`.
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// When the record was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
+    /// When the record last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp(self.0.updated_at)
     }
@@ -488,12 +586,16 @@ impl ProgrammeNode {
     async fn placements(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-        filter: Option<PlacementFilter>,
-        order_by: Option<PlacementOrder>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which placements (the same filters as the REST list)")] filter: Option<PlacementFilter>,
+        #[graphql(desc = "Sort order (default by creation time, oldest first)")] order_by: Option<PlacementOrder>,
     ) -> Result<Conn<PlacementNode>> {
         let page = PageArgs::new(first, after, last, before);
         placements_of(ctx, PlacementParent::Programme, &self.0.code, page, filter, order_by).await
@@ -503,6 +605,7 @@ impl ProgrammeNode {
 /// A host outside primary care (an acute or mental health team), named by the partner.
 #[derive(SimpleObject)]
 pub struct ExternalHost {
+    /// The host's name, e.g. an NHS trust's team.
     pub name: String,
     /// ODS code of the host organisation, when given.
     pub ods_code: Option<String>,
@@ -522,9 +625,11 @@ pub struct PlacementNode(pub Placement);
 /// One post holder in one role at one host for a period.
 #[Object(name = "Placement")]
 impl PlacementNode {
+    /// Global id, for `node(id:)`.
     async fn id(&self) -> ID {
         global_id("Placement", &self.0.id)
     }
+    /// The UUID REST uses as the record's `id`.
     async fn database_id(&self) -> &str {
         &self.0.id
     }
@@ -532,21 +637,27 @@ impl PlacementNode {
     async fn staff_ref(&self) -> &str {
         &self.0.staff_ref
     }
+    /// Code of the role, e.g. `physician-associate`.
     async fn role_code(&self) -> &str {
         &self.0.role_code
     }
+    /// Code of the programme the placement belongs to, if any.
     async fn programme_code(&self) -> Option<&str> {
         self.0.programme_code.as_deref()
     }
+    /// The kind of host: practice, federation, ICT or external.
     async fn host_type(&self) -> HostType {
         self.0.host_type
     }
+    /// Code of the host: practice ODS code, federation or ICT code, or an external host's ODS code.
     async fn host_code(&self) -> Option<&str> {
         self.0.host_code.as_deref()
     }
+    /// Name of an external host (acute or mental health team).
     async fn host_name(&self) -> Option<&str> {
         self.0.host_name.as_deref()
     }
+    /// Contracted hours per week.
     async fn hours_per_week(&self) -> f64 {
         self.0.hours_per_week
     }
@@ -554,45 +665,58 @@ impl PlacementNode {
     async fn fte(&self) -> f64 {
         self.0.fte
     }
-    async fn start_date(&self) -> NaiveDate {
-        self.0.start_date
+    /// First day of the placement.
+    async fn start_date(&self) -> Date {
+        Date(self.0.start_date)
     }
-    async fn end_date(&self) -> Option<NaiveDate> {
-        self.0.end_date
+    /// Last day of the placement, if known.
+    async fn end_date(&self) -> Option<Date> {
+        self.0.end_date.map(Date)
     }
+    /// Planned, active or ended, as of today.
     async fn status(&self) -> PlacementStatus {
         self.0.status
     }
+    /// Who pays for the post, when recorded.
     async fn funding(&self) -> Option<Funding> {
         self.0.funding
     }
+    /// Free-text notes.
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
+    /// Where the record came from: `api`, `import` or `demo` (synthetic demonstration data).
     async fn source(&self) -> &str {
         &self.0.source
     }
+    /// Subject of the token that created the placement.
     async fn created_by(&self) -> &str {
         &self.0.created_by
     }
+    /// Increases by one with every change (REST's ETag); send it back as `expectedVersion`.
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// When the record was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
+    /// When the record last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp(self.0.updated_at)
     }
+    /// The role the post holder fills.
     async fn role(&self, ctx: &Context<'_>) -> Result<Option<RoleNode>> {
         Ok(loader(ctx)?.load_one(RoleKey(self.0.role_code.clone())).await?.map(RoleNode))
     }
+    /// The programme the placement belongs to, if any.
     async fn programme(&self, ctx: &Context<'_>) -> Result<Option<ProgrammeNode>> {
         match &self.0.programme_code {
             Some(code) => Ok(loader(ctx)?.load_one(ProgrammeKey(code.clone())).await?.map(ProgrammeNode)),
             None => Ok(None),
         }
     }
+    /// The host: a practice, federation or ICT, or an external host.
     async fn host(&self, ctx: &Context<'_>) -> Result<Option<Host>> {
         let l = loader(ctx)?;
         let code = self.0.host_code.clone();
@@ -612,42 +736,53 @@ impl PlacementNode {
 }
 
 macro_rules! membership_node {
-    ($node:ident, $view:ty, $name:literal, $group_field:ident, $group_fn:ident, $group_node:ident, $group_key:ident, $doc:literal) => {
+    ($node:ident, $view:ty, $name:literal, $group_field:ident, $group_fn:ident, $group_node:ident, $group_key:ident, $doc:literal, $group_code_doc:literal, $group_doc:literal) => {
         pub struct $node(pub $view);
 
         #[doc = $doc]
         #[Object(name = $name)]
         impl $node {
+            /// Global id, for `node(id:)`.
             async fn id(&self) -> ID {
                 global_id($name, &self.0.id)
             }
+            /// The UUID REST uses as the record's `id`.
             async fn database_id(&self) -> &str {
                 &self.0.id
             }
+            #[doc = $group_code_doc]
             async fn $group_field(&self) -> &str {
                 &self.0.$group_field
             }
+            /// ODS code of the member practice, e.g. `M83005`.
             async fn ods_code(&self) -> &str {
                 &self.0.ods_code
             }
-            async fn start_date(&self) -> NaiveDate {
-                self.0.start_date
+            /// First day of the membership.
+            async fn start_date(&self) -> Date {
+                Date(self.0.start_date)
             }
-            async fn end_date(&self) -> Option<NaiveDate> {
-                self.0.end_date
+            /// Last day of the membership, if it has one.
+            async fn end_date(&self) -> Option<Date> {
+                self.0.end_date.map(Date)
             }
+            /// Increases by one with every change (REST's ETag); send it back as `expectedVersion`.
             async fn version(&self) -> i32 {
                 self.0.version
             }
+            /// When the record was created.
             async fn created_at(&self) -> Timestamp {
                 Timestamp(self.0.created_at)
             }
+            /// When the record last changed.
             async fn updated_at(&self) -> Timestamp {
                 Timestamp(self.0.updated_at)
             }
+            /// The member practice.
             async fn practice(&self, ctx: &Context<'_>) -> Result<Option<PracticeNode>> {
                 Ok(loader(ctx)?.load_one(PracticeKey(self.0.ods_code.clone())).await?.map(PracticeNode))
             }
+            #[doc = $group_doc]
             async fn $group_fn(&self, ctx: &Context<'_>) -> Result<Option<$group_node>> {
                 Ok(loader(ctx)?.load_one($group_key(self.0.$group_field.clone())).await?.map($group_node))
             }
@@ -663,7 +798,9 @@ membership_node!(
     federation,
     FederationNode,
     FederationKey,
-    "A practice's membership of a federation for a period."
+    "A practice's membership of a federation for a period.",
+    "Code of the federation, e.g. `NSGPF`.",
+    "The federation."
 );
 membership_node!(
     IctMembershipNode,
@@ -673,7 +810,9 @@ membership_node!(
     integrated_care_team,
     IctNode,
     IctKey,
-    "A practice's membership of an ICT for a period."
+    "A practice's membership of an ICT for a period.",
+    "Code of the Integrated Care Team, e.g. `ICT-MEIR`.",
+    "The Integrated Care Team."
 );
 
 pub struct PartnerServiceNode(pub PartnerService);
@@ -681,39 +820,51 @@ pub struct PartnerServiceNode(pub PartnerService);
 /// A service that is part of an ICT.
 #[Object(name = "PartnerService")]
 impl PartnerServiceNode {
+    /// Global id, for `node(id:)`.
     async fn id(&self) -> ID {
         global_id("PartnerService", &self.0.id)
     }
+    /// The UUID REST uses as the record's `id`.
     async fn database_id(&self) -> &str {
         &self.0.id
     }
+    /// Code of the Integrated Care Team the service is part of.
     async fn ict_code(&self) -> &str {
         &self.0.ict_code
     }
+    /// The service's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// What kind of service it is.
     async fn kind(&self) -> PartnerServiceKind {
         self.0.kind
     }
+    /// ODS code of the providing organisation, e.g. `RRE`.
     async fn organisation_code(&self) -> Option<&str> {
         self.0.organisation_code.as_deref()
     }
-    async fn start_date(&self) -> NaiveDate {
-        self.0.start_date
+    /// The day the service joined the team.
+    async fn start_date(&self) -> Date {
+        Date(self.0.start_date)
     }
-    async fn end_date(&self) -> Option<NaiveDate> {
-        self.0.end_date
+    /// The day the service left the team, if it has.
+    async fn end_date(&self) -> Option<Date> {
+        self.0.end_date.map(Date)
     }
+    /// Increases by one with every change (REST's ETag); send it back as `expectedVersion`.
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// When the record was created.
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
     }
+    /// When the record last changed.
     async fn updated_at(&self) -> Timestamp {
         Timestamp(self.0.updated_at)
     }
+    /// The Integrated Care Team the service is part of.
     async fn integrated_care_team(&self, ctx: &Context<'_>) -> Result<Option<IctNode>> {
         Ok(loader(ctx)?.load_one(IctKey(self.0.ict_code.clone())).await?.map(IctNode))
     }

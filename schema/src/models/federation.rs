@@ -50,13 +50,18 @@ pub struct Federation {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FederationInput {
+    /// Stable code, e.g. `NSGPF`: 2 to 32 capital letters, digits or hyphens. Cannot be changed.
     #[schema(example = "NSGPF")]
     pub code: String,
+    /// The federation's name, up to 200 characters.
     pub name: String,
+    /// The federation's own ODS code, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ods_code: Option<String>,
+    /// Code of the integrated care board the federation works in, e.g. `QNC`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icb_code: Option<String>,
+    /// What the federation does, in words (up to 2,000 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }

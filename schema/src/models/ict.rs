@@ -15,7 +15,14 @@ use crate::validate::Checks;
 
 crate::text_enum! {
     /// How far an ICT has come: planned, early adopter, or live.
-    IctStatus { Planned = "planned", EarlyAdopter = "early_adopter", Live = "live" }
+    IctStatus {
+        /// Agreed but not yet working as a team.
+        Planned = "planned",
+        /// Working as a team ahead of the wider roll-out.
+        EarlyAdopter = "early_adopter",
+        /// Fully working as an Integrated Care Team.
+        Live = "live",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
@@ -58,13 +65,18 @@ pub struct IntegratedCareTeam {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IntegratedCareTeamInput {
+    /// Stable code, e.g. `ICT-MEIR`: 2 to 32 capital letters, digits or hyphens. Cannot be changed.
     #[schema(example = "ICT-MEIR")]
     pub code: String,
+    /// The team's name, up to 200 characters.
     pub name: String,
+    /// Code of the integrated care board the team belongs to, e.g. `QNC`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icb_code: Option<String>,
+    /// The locality served, in words (up to 500 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locality: Option<String>,
+    /// People served (typically 30,000–70,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub population: Option<i32>,
     /// Defaults to `planned`.

@@ -22,7 +22,7 @@ pub fn active_on(start: NaiveDate, end: Option<NaiveDate>, day: NaiveDate) -> bo
 
 /// Federation and ICT memberships differ only in their group; one definition serves both.
 macro_rules! membership {
-    ($row:ident, $view:ident, $input:ident, $table:ident, $group_col:ident, $group_row:ident, $group_json:literal, $name:literal, $group_doc:literal, $kind:literal, $collection:literal) => {
+    ($row:ident, $view:ident, $input:ident, $table:ident, $group_col:ident, $group_row:ident, $group_json:literal, $name:literal, $group_doc:literal, $group_code_doc:literal, $kind:literal, $collection:literal) => {
         #[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
         #[diesel(table_name = $table, treat_none_as_null = true)]
         pub struct $row {
@@ -54,11 +54,18 @@ macro_rules! membership {
         #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
         #[serde(rename_all = "camelCase", deny_unknown_fields)]
         pub struct $input {
+            #[doc = $group_code_doc]
             pub $group_col: String,
+            /// ODS code of the member practice, e.g. `M83005`.
             pub ods_code: String,
-            pub start_date: NaiveDate,
+            /// First day of the membership.
+            #[schema(value_type = chrono::NaiveDate)]
+            pub start_date: crate::date::Date,
+            /// Last day of the membership, if it has one; not before `startDate`.
+            /// Periods of the same practice in the same group may not overlap.
             #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub end_date: Option<NaiveDate>,
+            #[schema(value_type = Option<chrono::NaiveDate>)]
+            pub end_date: Option<crate::date::Date>,
         }
 
         impl $row {
@@ -97,8 +104,8 @@ macro_rules! membership {
                 $input {
                     $group_col: self.$group_col.clone(),
                     ods_code: self.ods_code.clone(),
-                    start_date: self.start_date,
-                    end_date: self.end_date,
+                    start_date: self.start_date.into(),
+                    end_date: self.end_date.map(Into::into),
                 }
             }
             fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<Self>> {
@@ -107,7 +114,7 @@ macro_rules! membership {
             }
             fn build(conn: &mut DbConnection, input: $input, current: Option<&Self>) -> DomainResult<Self> {
                 let mut ck = Checks::new();
-                ck.date_order(Some(input.start_date), input.end_date, "endDate");
+                ck.date_order(Some(input.start_date.0), input.end_date.map(|d| d.0), "endDate");
                 let group = ck.found($group_row::find(conn, input.$group_col.trim())?, $group_json, || {
                     format!("no {} has code {}", $group_doc, input.$group_col)
                 });
@@ -125,7 +132,9 @@ macro_rules! membership {
                     .load(conn)?;
                 let far = NaiveDate::MAX;
                 for o in others.iter().filter(|o| Some(&o.id) != current.map(|c| &c.id)) {
-                    if input.start_date <= o.end_date.unwrap_or(far) && o.start_date <= input.end_date.unwrap_or(far) {
+                    if input.start_date.0 <= o.end_date.unwrap_or(far)
+                        && o.start_date <= input.end_date.map_or(far, |d| d.0)
+                    {
                         return Err(DomainError::Conflict(format!(
                             "practice {} is already a member of {} from {} in an overlapping period (membership {})",
                             practice.ods_code, group.code, o.start_date, o.id
@@ -137,8 +146,8 @@ macro_rules! membership {
                     id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),
                     $group_col: group.code,
                     ods_code: practice.ods_code,
-                    start_date: input.start_date,
-                    end_date: input.end_date,
+                    start_date: input.start_date.0,
+                    end_date: input.end_date.map(|d| d.0),
                     version: current.map(|c| c.version + 1).unwrap_or(1),
                     created_at: current.map(|c| c.created_at).unwrap_or(now),
                     updated_at: now,
@@ -175,6 +184,7 @@ membership!(
     "federationCode",
     "federation membership",
     "a federation",
+    "Code of the federation, e.g. `NSGPF`.",
     "federation-membership",
     "federation-memberships"
 );
@@ -188,6 +198,7 @@ membership!(
     "ictCode",
     "ICT membership",
     "an integrated care team",
+    "Code of the Integrated Care Team, e.g. `ICT-MEIR`.",
     "ict-membership",
     "ict-memberships"
 );
@@ -195,8 +206,18 @@ membership!(
 crate::text_enum! {
     /// The kind of service an ICT brings together with general practice.
     PartnerServiceKind {
-        Community = "community", MentalHealth = "mental_health", SocialCare = "social_care",
-        Voluntary = "voluntary", Acute = "acute", Other = "other"
+        /// Community health services, e.g. district nursing and therapies.
+        Community = "community",
+        /// Mental health services.
+        MentalHealth = "mental_health",
+        /// Local authority social care.
+        SocialCare = "social_care",
+        /// Voluntary, community and social enterprise organisations.
+        Voluntary = "voluntary",
+        /// Hospital (acute trust) services.
+        Acute = "acute",
+        /// Any other kind of service.
+        Other = "other",
     }
 }
 
@@ -236,14 +257,22 @@ pub struct PartnerService {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PartnerServiceInput {
+    /// Code of the Integrated Care Team the service is part of, e.g. `ICT-MEIR`.
     pub ict_code: String,
+    /// The service's name, up to 200 characters.
     pub name: String,
+    /// What kind of service it is.
     pub kind: PartnerServiceKind,
+    /// ODS code of the providing organisation, e.g. `RRE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organisation_code: Option<String>,
-    pub start_date: NaiveDate,
+    /// The day the service joined the team.
+    #[schema(value_type = chrono::NaiveDate)]
+    pub start_date: crate::date::Date,
+    /// The day the service left the team, if it has; not before `startDate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_date: Option<NaiveDate>,
+    #[schema(value_type = Option<chrono::NaiveDate>)]
+    pub end_date: Option<crate::date::Date>,
 }
 
 impl PartnerServiceRow {
@@ -287,8 +316,8 @@ impl Entity for PartnerServiceRow {
             name: v.name,
             kind: v.kind,
             organisation_code: v.organisation_code,
-            start_date: v.start_date,
-            end_date: v.end_date,
+            start_date: v.start_date.into(),
+            end_date: v.end_date.map(Into::into),
         }
     }
     fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<Self>> {
@@ -302,7 +331,7 @@ impl Entity for PartnerServiceRow {
         let mut ck = Checks::new();
         let name = ck.text("name", &input.name, 200);
         let organisation_code = opt_ods(&mut ck, "organisationCode", input.organisation_code.as_deref());
-        ck.date_order(Some(input.start_date), input.end_date, "endDate");
+        ck.date_order(Some(input.start_date.0), input.end_date.map(|d| d.0), "endDate");
         let ict = ck.found(IctRow::find(conn, input.ict_code.trim())?, "ictCode", || {
             format!("no integrated care team has code {}", input.ict_code)
         });
@@ -315,8 +344,8 @@ impl Entity for PartnerServiceRow {
             name,
             kind: input.kind.as_str().to_string(),
             organisation_code,
-            start_date: input.start_date,
-            end_date: input.end_date,
+            start_date: input.start_date.0,
+            end_date: input.end_date.map(|d| d.0),
             version: current.map(|c| c.version + 1).unwrap_or(1),
             created_at: current.map(|c| c.created_at).unwrap_or(now),
             updated_at: now,

@@ -9,13 +9,14 @@ pub mod programme;
 pub mod role;
 
 /// A closed set of values stored as text: serde, OpenAPI and the database agree on spelling.
+/// Each value carries its doc comment, which GraphQL shows as the enum value's description.
 #[macro_export]
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[doc = $doc:literal])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, async_graphql::Enum)]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
+            $($(#[doc = $doc])* #[serde(rename = $text)] $variant),+
         }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];

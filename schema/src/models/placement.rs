@@ -23,20 +23,48 @@ pub const FULL_TIME_HOURS: f64 = 37.5;
 crate::text_enum! {
     /// The kind of organisation hosting a placement. `external` is a host outside primary care
     /// (an acute or mental health team), named rather than referenced.
-    HostType { Practice = "practice", Federation = "federation", Ict = "ict", External = "external" }
+    HostType {
+        /// A GP practice, by ODS code.
+        Practice = "practice",
+        /// A GP federation, by code.
+        Federation = "federation",
+        /// An Integrated Care Team, by code.
+        Ict = "ict",
+        /// A host outside primary care, such as an NHS trust team, named by `hostName`.
+        External = "external",
+    }
 }
 
 crate::text_enum! {
     /// Who pays for the post.
     Funding {
-        Arrs = "arrs", Programme = "programme", Practice = "practice", Federation = "federation",
-        Icb = "icb", Trust = "trust", Other = "other"
+        /// The Additional Roles Reimbursement Scheme (ARRS).
+        Arrs = "arrs",
+        /// The programme the placement belongs to.
+        Programme = "programme",
+        /// A GP practice, from its own budget.
+        Practice = "practice",
+        /// A GP federation.
+        Federation = "federation",
+        /// The integrated care board (ICB).
+        Icb = "icb",
+        /// An NHS trust.
+        Trust = "trust",
+        /// Any other source.
+        Other = "other",
     }
 }
 
 crate::text_enum! {
     /// Where a placement is on `today`: not yet started, running, or ended.
-    PlacementStatus { Planned = "planned", Active = "active", Ended = "ended" }
+    PlacementStatus {
+        /// Starts after today.
+        Planned = "planned",
+        /// Started on or before today and not yet ended (the last day may be today).
+        Active = "active",
+        /// Its last day was before today.
+        Ended = "ended",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
@@ -105,12 +133,17 @@ pub struct Placement {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlacementInput {
+    /// The partner's pseudonymous reference for the post holder; never a name.
+    /// Up to 64 characters; a split post is several placements sharing one staff reference.
     #[schema(example = "NSGPF-PA-0001")]
     pub staff_ref: String,
+    /// Code of the role in the role catalogue.
     #[schema(example = "physician-associate")]
     pub role_code: String,
+    /// Code of the programme the placement belongs to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub programme_code: Option<String>,
+    /// The kind of host: practice, federation or ICT (by `hostCode`), or external (by `hostName`).
     pub host_type: HostType,
     /// Required for practice, federation and ICT hosts (ODS code or code); optional ODS code
     /// of an external host.
@@ -120,13 +153,20 @@ pub struct PlacementInput {
     /// Required for external hosts only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_name: Option<String>,
+    /// Contracted hours per week, more than 0 and at most 80; FTE is this over 37.5.
     #[schema(example = 22.5)]
     pub hours_per_week: f64,
-    pub start_date: NaiveDate,
+    /// First day of the placement.
+    #[schema(value_type = chrono::NaiveDate)]
+    pub start_date: crate::date::Date,
+    /// Last day of the placement, if known; not before `startDate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_date: Option<NaiveDate>,
+    #[schema(value_type = Option<chrono::NaiveDate>)]
+    pub end_date: Option<crate::date::Date>,
+    /// Who pays for the post.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub funding: Option<Funding>,
+    /// Free-text notes, up to 2,000 characters; no personal details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
@@ -237,8 +277,8 @@ impl Entity for PlacementRow {
             host_code: v.host_code,
             host_name: v.host_name,
             hours_per_week: v.hours_per_week,
-            start_date: v.start_date,
-            end_date: v.end_date,
+            start_date: v.start_date.into(),
+            end_date: v.end_date.map(Into::into),
             funding: v.funding,
             notes: v.notes,
         }
@@ -258,7 +298,7 @@ impl Entity for PlacementRow {
         let staff_ref = ck.text("staffRef", &input.staff_ref, 64);
         let h = input.hours_per_week;
         ck.check(h.is_finite() && h > 0.0 && h <= 80.0, "hoursPerWeek", "must be more than 0 and at most 80");
-        ck.date_order(Some(input.start_date), input.end_date, "endDate");
+        ck.date_order(Some(input.start_date.0), input.end_date.map(|d| d.0), "endDate");
         let notes = ck.free_text("notes", input.notes.as_deref(), 2000);
         let host_code =
             input.host_code.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_ascii_uppercase);
@@ -330,8 +370,8 @@ impl Entity for PlacementRow {
             external_host_name: ext_name,
             external_host_code: ext_code,
             hours_per_week: h,
-            start_date: input.start_date,
-            end_date: input.end_date,
+            start_date: input.start_date.0,
+            end_date: input.end_date.map(|d| d.0),
             funding: input.funding.map(|f| f.as_str().to_string()),
             notes,
             source: current.map(|c| c.source.clone()).unwrap_or_else(|| super::SOURCE_API.to_string()),

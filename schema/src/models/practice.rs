@@ -14,7 +14,18 @@ use crate::validate::{is_ods_code, is_practice_ods_code, normalise_postcode, Che
 
 crate::text_enum! {
     /// Whether a practice is open. `merged` practices name the practice they merged into.
-    PracticeStatus { Active = "active", Closed = "closed", Dormant = "dormant", Proposed = "proposed", Merged = "merged" }
+    PracticeStatus {
+        /// Open and providing services.
+        Active = "active",
+        /// Closed: no longer providing services.
+        Closed = "closed",
+        /// Registered but not currently providing services.
+        Dormant = "dormant",
+        /// Planned, not yet open.
+        Proposed = "proposed",
+        /// Merged into another practice, named by `mergedInto`.
+        Merged = "merged",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
@@ -77,30 +88,45 @@ pub struct Practice {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PracticeInput {
+    /// ODS organisation code: a capital letter and five digits, e.g. `M83001`. Cannot be changed.
     #[schema(example = "M83001")]
     pub ods_code: String,
+    /// The practice's name, up to 200 characters.
     pub name: String,
+    /// UK postcode; stored upper case with a single space, e.g. `ST3 6AB`.
     #[schema(example = "ST3 6AB")]
     pub postcode: String,
+    /// Address above the postcode: at most 5 lines of up to 100 characters.
+    /// Blank lines are dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_lines: Option<Vec<String>>,
+    /// NHS region (ODS national grouping) code, e.g. `Y60`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region_code: Option<String>,
+    /// Integrated care board or higher health geography code, e.g. `QNC`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icb_code: Option<String>,
+    /// Current commissioner (CCG / sub-ICB location) code, e.g. `05G`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commissioner_code: Option<String>,
+    /// Registered patients, 0 to 1,000,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list_size: Option<i32>,
     /// Defaults to `active`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<PracticeStatus>,
+    /// ODS code of the practice this one merged into; required when, and only when, `status` is `merged`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
+    /// The day the practice opened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opened_on: Option<NaiveDate>,
+    #[schema(value_type = Option<chrono::NaiveDate>)]
+    pub opened_on: Option<crate::date::Date>,
+    /// The day the practice closed; not before `openedOn`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closed_on: Option<NaiveDate>,
+    #[schema(value_type = Option<chrono::NaiveDate>)]
+    pub closed_on: Option<crate::date::Date>,
+    /// Main telephone number, up to 32 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
 }
@@ -182,8 +208,8 @@ impl Entity for PracticeRow {
             list_size: v.list_size,
             status: Some(v.status),
             merged_into: v.merged_into,
-            opened_on: v.opened_on,
-            closed_on: v.closed_on,
+            opened_on: v.opened_on.map(Into::into),
+            closed_on: v.closed_on.map(Into::into),
             phone: v.phone,
         }
     }
@@ -247,7 +273,7 @@ impl Entity for PracticeRow {
             (Some(m), _) if *m == ods_code => ck.fail("mergedInto", "a practice cannot merge into itself"),
             _ => {}
         }
-        ck.date_order(input.opened_on, input.closed_on, "closedOn");
+        ck.date_order(input.opened_on.map(|d| d.0), input.closed_on.map(|d| d.0), "closedOn");
         let phone = ck.opt_text("phone", input.phone.as_deref(), 32);
         if let Some(m) = &merged_into {
             ck.found(PracticeRow::find(conn, m)?, "mergedInto", || format!("no practice has ODS code {m}"));
@@ -269,8 +295,8 @@ impl Entity for PracticeRow {
             list_size: input.list_size,
             status: status.as_str().to_string(),
             merged_into,
-            opened_on: input.opened_on,
-            closed_on: input.closed_on,
+            opened_on: input.opened_on.map(|d| d.0),
+            closed_on: input.closed_on.map(|d| d.0),
             phone,
             source: current.map(|c| c.source.clone()).unwrap_or_else(|| super::SOURCE_API.to_string()),
             version: current.map(|c| c.version + 1).unwrap_or(1),

@@ -49,13 +49,18 @@ pub struct Programme {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProgrammeInput {
+    /// Stable code, e.g. `gp-retainer-scheme`: lower-case words joined by hyphens. Cannot be changed.
     #[schema(example = "gp-retainer-scheme")]
     pub code: String,
+    /// The programme's name, up to 200 characters.
     pub name: String,
+    /// What the programme is for, in words (up to 2,000 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Headcount the programme aims for, 1 to 10,000,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_count: Option<i32>,
+    /// Code of the role the target counts, e.g. `physician-associate`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_role: Option<String>,
 }

@@ -14,12 +14,32 @@ use crate::validate::{is_slug, Checks};
 
 crate::text_enum! {
     /// NHS workforce staff group.
-    StaffGroup { Gp = "gp", Nurse = "nurse", DirectPatientCare = "direct_patient_care", Admin = "admin" }
+    StaffGroup {
+        /// General practitioners (GPs), including GP registrars and retainers.
+        Gp = "gp",
+        /// Nurses: practice nurses, advanced nurse practitioners and nursing associates.
+        Nurse = "nurse",
+        /// Other clinical staff seeing patients, e.g. pharmacists, physician associates and paramedics.
+        DirectPatientCare = "direct_patient_care",
+        /// Admin and non-clinical staff, e.g. practice managers, receptionists and care coordinators.
+        Admin = "admin",
+    }
 }
 
 crate::text_enum! {
     /// The professional regulator of a role.
-    Regulator { Gmc = "GMC", Nmc = "NMC", Hcpc = "HCPC", Gphc = "GPhC", None = "none" }
+    Regulator {
+        /// General Medical Council: doctors and physician associates.
+        Gmc = "GMC",
+        /// Nursing and Midwifery Council: nurses, midwives and nursing associates.
+        Nmc = "NMC",
+        /// Health and Care Professions Council: paramedics, physiotherapists, dietitians and others.
+        Hcpc = "HCPC",
+        /// General Pharmaceutical Council: pharmacists and pharmacy technicians.
+        Gphc = "GPhC",
+        /// Not a regulated profession.
+        None = "none",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
@@ -59,14 +79,20 @@ pub struct Role {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, async_graphql::InputObject)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoleInput {
+    /// Stable code, e.g. `physician-associate`: lower-case words joined by hyphens. Cannot be changed.
     #[schema(example = "physician-associate")]
     pub code: String,
+    /// The role's name, up to 200 characters.
     pub name: String,
+    /// The staff group the role counts in, as in the national GP workforce statistics.
     pub staff_group: StaffGroup,
+    /// The professional regulator, or `none`.
     pub regulator: Regulator,
+    /// Whether the role is an additional-roles (ARRS) post (default false).
     #[serde(default)]
     #[graphql(default)]
     pub additional_roles: bool,
+    /// What the role does, in words (up to 2,000 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }

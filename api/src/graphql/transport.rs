@@ -1,0 +1,222 @@
+//! GraphQL over HTTP: POST with a JSON body runs queries and mutations; GET with `query`
+//! (and `variables`, `operationName`, `extensions` as JSON) runs queries only, never
+//! mutations (405). A browser's GET without a query gets the playground. The response is
+//! `application/graphql-response+json` when asked for, and then a request that cannot run
+//! (parse, validation, limits) is 4xx, as the GraphQL-over-HTTP specification says; as plain
+//! `application/json` it is 200 with `errors`.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use async_graphql::parser::types::OperationType;
+use pcr_schema::Db;
+use serde::Deserialize;
+
+use super::loaders::request_loader;
+use super::{executor, playground, Caller, Graphql};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// A request-level failure, shaped as a GraphQL response.
+pub(crate) fn refuse(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let mut res = HttpResponse::build(status);
+    if status == StatusCode::UNAUTHORIZED {
+        res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"primary-care-api\"")));
+    }
+    res.content_type("application/json").body(body.to_string())
+}
+
+/// The media type the client wants the response in: the GraphQL one when it says so first.
+fn wants_graphql_response(req: &HttpRequest) -> bool {
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut best: Option<(bool, f32)> = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let range = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
+        let graphql = range == GRAPHQL_RESPONSE;
+        if (graphql || range == "application/json") && best.is_none_or(|(_, b)| q > b) {
+            best = Some((graphql, q));
+        }
+    }
+    best.is_some_and(|(graphql, q)| graphql && q > 0.0)
+}
+
+/// Whether a browser is asking for a page (it sends `text/html` before anything JSON).
+fn wants_page(req: &HttpRequest) -> bool {
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let html = accept.find("text/html");
+    let json = accept.find("json");
+    html.is_some_and(|h| json.is_none_or(|j| h < j))
+}
+
+/// POST /graphql.
+pub async fn post(req: HttpRequest, graphql: web::Data<Graphql>, db: web::Data<Db>, body: web::Bytes) -> HttpResponse {
+    let caller = match crate::auth::caller_of(&req) {
+        Ok(c) => c,
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string()),
+    };
+    let media = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !media.trim_start().to_ascii_lowercase().starts_with("application/json") {
+        return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST", "send the query as application/json");
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not a GraphQL request: {e}"))
+        }
+    };
+    run(&req, graphql, db, caller, request, false).await
+}
+
+/// The query string of a GET request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GetRequest {
+    query: Option<String>,
+    variables: Option<String>,
+    operation_name: Option<String>,
+    extensions: Option<String>,
+}
+
+/// GET /graphql: a query in the URL, or the playground for a browser.
+pub async fn get(req: HttpRequest, graphql: web::Data<Graphql>, db: web::Data<Db>) -> HttpResponse {
+    let params: GetRequest = match serde_urlencoded::from_str(req.query_string()) {
+        Ok(p) => p,
+        Err(e) => {
+            let message = format!("the query string takes query, variables, operationName and extensions: {e}");
+            return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message);
+        }
+    };
+    let Some(query) = params.query else {
+        if wants_page(&req) || req.query_string().is_empty() && !wants_graphql_response(&req) {
+            return playground::page().await;
+        }
+        return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", "send the query in the `query` parameter");
+    };
+    let caller = match crate::auth::caller_of(&req) {
+        Ok(c) => c,
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string()),
+    };
+    // A parameter that should hold JSON and does not: its name and serde's words.
+    let json = |name: &'static str, text: Option<String>| -> Result<Option<serde_json::Value>, String> {
+        match text.filter(|t| !t.trim().is_empty()) {
+            None => Ok(None),
+            Some(t) => serde_json::from_str(&t).map(Some).map_err(|e| format!("`{name}` is not a JSON object: {e}")),
+        }
+    };
+    let (variables, extensions) = match (json("variables", params.variables), json("extensions", params.extensions)) {
+        (Ok(v), Ok(e)) => (v, e),
+        (Err(message), _) | (_, Err(message)) => return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message),
+    };
+    let mut request = async_graphql::Request::new(query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(v) = variables {
+        request = request.variables(async_graphql::Variables::from_json(v));
+    }
+    if let Some(serde_json::Value::Object(map)) = extensions {
+        for (k, v) in map {
+            if let Ok(v) = async_graphql::Value::from_json(v) {
+                request.extensions.insert(k, v);
+            }
+        }
+    }
+    run(&req, graphql, db, caller, request, true).await
+}
+
+/// What running a request came to.
+enum Ran {
+    /// The response, and whether it is a request error (nothing ran: parse, validation, limits).
+    Done(Vec<u8>, bool),
+    /// GET asked for a mutation.
+    Mutation,
+}
+
+async fn run(
+    req: &HttpRequest,
+    graphql: web::Data<Graphql>,
+    db: web::Data<Db>,
+    caller: crate::auth::Caller,
+    mut request: async_graphql::Request,
+    get: bool,
+) -> HttpResponse {
+    let max = graphql.limits.max_query_bytes;
+    if request.query.len() > max {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "QUERY_TOO_LARGE",
+            &format!("the query is {} bytes; the limit is {max}", request.query.len()),
+        );
+    }
+    let Ok(permit) = graphql.gate.clone().acquire_owned().await else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the service is shutting down");
+    };
+    let (graphql, db) = (graphql.get_ref().clone(), db.get_ref().clone());
+    let ran = web::block(move || {
+        let _permit = permit;
+        let prepared = graphql.documents.prepare(&mut request);
+        if get && prepared.operation_type(request.operation_name.as_deref()) == Some(OperationType::Mutation) {
+            return Ok(Ran::Mutation);
+        }
+        let refusal = if !graphql.limits.introspection && prepared.introspects() {
+            // Refused whole, before anything runs, as a validation failure (not a null
+            // `__schema` beside the other fields' data).
+            Some("introspection is disabled on this server: the query asks for __schema or __type")
+        } else {
+            graphql.limits.refuses(prepared.shape())
+        };
+        let mut response = if let Some(why) = refusal {
+            async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(why, None)])
+        } else {
+            let db = db.pinned()?;
+            let loader = request_loader(db.clone(), caller.0.clone());
+            let request = request.data(db).data(loader).data(Caller(caller.0));
+            let schema = if prepared.validated() { &graphql.checked } else { &graphql.schema };
+            executor::block_on(schema.execute(request))
+        };
+        prepared.done(&response);
+        // Parse, validation and limit errors come without a code; give them one, so clients
+        // can tell them from resolver errors the way they tell REST statuses apart.
+        let request_error = response.data == async_graphql::Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|e| e.path.is_empty());
+        for e in &mut response.errors {
+            let ext = e.extensions.get_or_insert_with(Default::default);
+            if ext.get("code").is_none() {
+                ext.set("code", "GRAPHQL_VALIDATION_FAILED");
+            }
+        }
+        serde_json::to_vec(&response)
+            .map(|json| Ran::Done(json, request_error))
+            .map_err(|e| pcr_schema::DomainError::Unavailable(e.to_string()))
+    })
+    .await;
+    let graphql_response = wants_graphql_response(req);
+    match ran {
+        Ok(Ok(Ran::Done(json, request_error))) => {
+            let status = if graphql_response && request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+            let media = if graphql_response { GRAPHQL_RESPONSE } else { "application/json" };
+            HttpResponse::build(status).content_type(media).body(json)
+        }
+        Ok(Ok(Ran::Mutation)) => {
+            let mut res = refuse(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "mutations run only by POST; GET runs queries",
+            );
+            res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            res
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "graphql request failed");
+            refuse(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", &e.to_string())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "graphql request panicked");
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "an unexpected error occurred")
+        }
+    }
+}
