@@ -1,4 +1,5 @@
-// Headless-browser test of the offline GraphQL playground (GraphiQL on GET /graphql).
+// Headless-browser test of the offline GraphQL playground (GraphiQL on GET /graphql) and of
+// Swagger UI (/docs/) under its Content-Security-Policy.
 //
 //   node tests/browser/playground.mjs http://127.0.0.1:18433 [screenshot.png]
 //
@@ -190,10 +191,46 @@ try {
     check('Headers editor with a bearer token', null, 'set PLAYGROUND_TOKEN to a token the server accepts');
   }
 
+  // 5. The explorer loaded the schema (the standard introspection query was answered).
+  await page.click('button[aria-label="Show Documentation Explorer"]').catch(() => {});
+  const explorer = await page
+    .waitForFunction(
+      () => {
+        const t = document.querySelector('.graphiql-doc-explorer')?.innerText || '';
+        return t.includes('Query') && t.includes('Mutation') ? t : false;
+      },
+      null,
+      { timeout: TIMEOUT_MS },
+    )
+    .then((h) => h.jsonValue(), () => '');
+  const noSchemaError = !(await page.evaluate(() => document.body.innerText.includes('Error fetching schema')));
+  check('the docs explorer loaded the schema (root types Query and Mutation)', Boolean(explorer) && noSchemaError, explorer ? '' : 'no explorer content');
+  if (explorer) {
+    await page.click('.graphiql-doc-explorer a:has-text("Query")').catch(() => {});
+    const fields = await page
+      .waitForFunction(() => (document.querySelector('.graphiql-doc-explorer')?.innerText || '').includes('integratedCareTeam'), null, { timeout: 10_000 })
+      .then(() => true, () => false);
+    check('the docs explorer lists the query fields', fields);
+  }
+
   if (screenshot) {
     await page.screenshot({ path: screenshot });
     console.log(`screenshot: ${screenshot}`);
   }
+
+  // 6. Swagger UI at /docs/ works under its own Content-Security-Policy, offline.
+  const docs = await page.goto(`${base}/docs/`, { waitUntil: 'load' });
+  const docsCsp = (docs && docs.headers()['content-security-policy']) || '';
+  check(
+    'GET /docs/ carries a CSP with frame-ancestors',
+    /frame-ancestors 'none'/.test(docsCsp) && !/'unsafe-(eval|inline)'/.test(docsCsp),
+    docsCsp || 'no CSP header',
+  );
+  const operations = await page
+    .waitForFunction(() => document.querySelectorAll('.swagger-ui .opblock').length, null, { timeout: TIMEOUT_MS })
+    .then((h) => h.jsonValue(), () => 0);
+  const title = await page.evaluate(() => document.querySelector('.swagger-ui .info .title')?.innerText || '');
+  check('Swagger UI renders the document', operations > 50 && title.includes('Primary care roles API'), `${operations} operations; title ${JSON.stringify(title)}`);
   await page.waitForTimeout(300); // let late console messages arrive
 } catch (err) {
   check('the browser session ran to the end', false, String(err && err.stack ? err.stack : err));
