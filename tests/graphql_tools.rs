@@ -160,6 +160,20 @@ async fn graphql_over_http_get(app: TestApp) {
         .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.body["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    error_classes(&app).await;
+}
+
+/// Errors say who can put them right (`classification`), beside the REST-matching `code`.
+async fn error_classes(app: &TestApp) {
+    let update = "mutation { updateRole(input: {key: \"no-such-role\", expectedVersion: 1, data: {code: \"no-such-role\", name: \"X\", staffGroup: ADMIN, regulator: NONE, additionalRoles: false}}) { code } }";
+    let r = app.post("/graphql").bearer(&app.admin()).json(&json!({"query": update})).send().await;
+    assert_eq!(r.body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{}", r.text);
+    assert_eq!(r.body["errors"][0]["extensions"]["classification"], "BAD_REQUEST");
+    let r = app.post("/graphql").json(&json!({"query": update})).send().await;
+    assert_eq!(r.body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    assert_eq!(r.body["errors"][0]["extensions"]["classification"], "UNAUTHORIZED");
+    let r = app.post("/graphql").bearer(&app.token("placements:read")).json(&json!({"query": update})).send().await;
+    assert_eq!(r.body["errors"][0]["extensions"]["classification"], "FORBIDDEN");
 }
 
 fn urlencode(s: &str) -> String {

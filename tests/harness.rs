@@ -60,6 +60,12 @@ pub fn with_database(url: &str, name: &str) -> String {
 
 impl TestApp {
     pub fn new(backend: Backend) -> TestApp {
+        TestApp::prepared(backend, |_| {})
+    }
+
+    /// As [`TestApp::new`], with `prepare` run on the empty database's URL before the app
+    /// opens (and migrates) it: to build the layout an earlier release left.
+    pub fn prepared(backend: Backend, prepare: impl FnOnce(&str)) -> TestApp {
         let auth = AuthConfig { hs256_secret: Some(SECRET.as_bytes().to_vec()), ..Default::default() };
         let id = uuid::Uuid::new_v4().simple().to_string();
         let (url, cleanup) = match backend {
@@ -77,6 +83,7 @@ impl TestApp {
                 (with_database(&admin_url, &name), Cleanup::PgDatabase { admin_url, name })
             }
         };
+        prepare(&url);
         let db = Db::connect(&url, 8).expect("open and migrate the test database");
         let state = AppState::new(db, auth, pcr_api::graphql::GraphqlLimits::default());
         TestApp { state, backend, url, cleanup }

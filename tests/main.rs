@@ -16,3 +16,4 @@ mod placements;
 mod practices;
 mod replicas;
 mod sync;
+mod upgrade;

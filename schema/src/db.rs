@@ -243,6 +243,29 @@ impl Db {
         Ok(applied)
     }
 
+    /// Applies only the first `n` migrations to the empty database at `url`: the layout an
+    /// earlier release left, for tests of the upgrade path.
+    pub fn migrate_first(url: &str, n: usize) -> Result<(), DomainError> {
+        use diesel::Connection;
+        let fail = |e: String| DomainError::Unavailable(format!("migration failed: {e}"));
+        match Backend::of_url(url) {
+            Backend::Postgres => {
+                let mut c = diesel::PgConnection::establish(url).map_err(|e| fail(e.to_string()))?;
+                for _ in 0..n {
+                    c.run_next_migration(PG_MIGRATIONS).map_err(|e| fail(e.to_string()))?;
+                }
+            }
+            Backend::Sqlite => {
+                let path = url.strip_prefix("sqlite://").unwrap_or(url);
+                let mut c = diesel::SqliteConnection::establish(path).map_err(|e| fail(e.to_string()))?;
+                for _ in 0..n {
+                    c.run_next_migration(SQLITE_MIGRATIONS).map_err(|e| fail(e.to_string()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Runs `f` on one connection (this handle's pinned one when it has one), outside any
     /// transaction: each statement sees the data committed when it starts.
     pub fn read<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>) -> Result<T, DomainError> {

@@ -1,5 +1,9 @@
 //! Domain errors as GraphQL errors: `extensions.code` matches the REST status, and
-//! validation errors carry their field paths.
+//! validation errors carry their field paths. `extensions.classification` says who can put
+//! it right, in the words GraphQL servers on graphql-java (Spring for GraphQL, DGS) use and
+//! tools read: `BAD_REQUEST` for anything the caller fixes by changing the request — invalid
+//! input, a key that names no record, a duplicate, a stale `expectedVersion` — then
+//! `UNAUTHORIZED`, `FORBIDDEN`, and `INTERNAL_ERROR` for what is ours to fix.
 
 use async_graphql::{Error, ErrorExtensions};
 use pcr_schema::DomainError;
@@ -7,15 +11,15 @@ use pcr_schema::DomainError;
 /// The GraphQL error for a domain error.
 pub fn gql(e: DomainError) -> Error {
     let message = e.to_string();
-    let (code, status) = match &e {
-        DomainError::Invalid(_) | DomainError::BadRequest(_) => ("BAD_USER_INPUT", 422),
-        DomainError::NotFound { .. } => ("NOT_FOUND", 404),
-        DomainError::Conflict(_) => ("CONFLICT", 409),
-        DomainError::VersionMismatch { .. } => ("CONFLICT", 412),
-        DomainError::Forbidden(_) => ("FORBIDDEN", 403),
-        DomainError::Unauthenticated => ("UNAUTHENTICATED", 401),
-        DomainError::Unavailable(_) => ("SERVICE_UNAVAILABLE", 503),
-        DomainError::Database(_) => ("INTERNAL_SERVER_ERROR", 500),
+    let (code, status, classification) = match &e {
+        DomainError::Invalid(_) | DomainError::BadRequest(_) => ("BAD_USER_INPUT", 422, "BAD_REQUEST"),
+        DomainError::NotFound { .. } => ("NOT_FOUND", 404, "BAD_REQUEST"),
+        DomainError::Conflict(_) => ("CONFLICT", 409, "BAD_REQUEST"),
+        DomainError::VersionMismatch { .. } => ("CONFLICT", 412, "BAD_REQUEST"),
+        DomainError::Forbidden(_) => ("FORBIDDEN", 403, "FORBIDDEN"),
+        DomainError::Unauthenticated => ("UNAUTHENTICATED", 401, "UNAUTHORIZED"),
+        DomainError::Unavailable(_) => ("SERVICE_UNAVAILABLE", 503, "INTERNAL_ERROR"),
+        DomainError::Database(_) => ("INTERNAL_SERVER_ERROR", 500, "INTERNAL_ERROR"),
     };
     if status >= 500 {
         tracing::error!(error = %e, "graphql resolver failed");
@@ -24,6 +28,7 @@ pub fn gql(e: DomainError) -> Error {
     Error::new(message).extend_with(|_, ext| {
         ext.set("code", code);
         ext.set("status", status);
+        ext.set("classification", classification);
         match &e {
             DomainError::Invalid(fields) => {
                 let list: Vec<async_graphql::Value> = fields

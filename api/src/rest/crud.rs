@@ -42,7 +42,7 @@ where
     let input: E::Input = body::json(&req, &bytes)?;
     let db = db.get_ref().clone();
     let rec: E = blocking(move || crud::create::<E>(&db, caller.actor(), input)).await?;
-    let location = format!("{}/{}", req.path().trim_end_matches('/'), rec.key());
+    let location = format!("{}/{}", req.path().trim_end_matches('/'), rec.id());
     Ok(conditional::created(&req, rec.version(), rec.id(), &location, &rec.view()))
 }
 
