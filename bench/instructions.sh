@@ -5,6 +5,8 @@
 #
 #   bench/instructions.sh [BIN ...]          # default: target/release/primary-care-api
 #   N=500 QUERY='{ roles { totalCount } }' bench/instructions.sh old-binary new-binary
+#   KEEP=/tmp/profiles bench/instructions.sh …   # also keep each callgrind profile there
+#   GET_PATH='/api/v1/practices?limit=50' bench/instructions.sh …   # a REST read instead
 #
 # For each binary it starts the server under callgrind on a PostgreSQL database holding the
 # demo data, sends N/5 and then N requests over one keep-alive connection (two runs), and
@@ -57,12 +59,16 @@ PID=""
 
 BODY=$(python3 -c 'import json, sys; print(json.dumps({"query": sys.argv[1]}))' "$QUERY")
 cat >"$WORK/client.py" <<'PY'
-import http.client, json, sys
+import http.client, json, os, sys
 n, port, token, body = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+get = os.environ.get("GET_PATH")
 conn = http.client.HTTPConnection("127.0.0.1", port)
 headers = {"Content-Type": "application/json", "Authorization": "Bearer " + token}
 for _ in range(n):
-    conn.request("POST", "/graphql", body, headers)
+    if get:
+        conn.request("GET", get)
+    else:
+        conn.request("POST", "/graphql", body, headers)
     r = conn.getresponse()
     payload = r.read()
     if r.status != 200 or b'"errors"' in payload:
@@ -83,6 +89,9 @@ run() {
   wait "$PID" 2>/dev/null || true
   PID=""
   awk '/^(summary|totals):/ { print $2; exit }' "$WORK/cg.out"
+  # KEEP=dir keeps each profile, for callgrind_annotate.
+  [ -n "${KEEP:-}" ] && cp "$WORK/cg.out" "$KEEP/$(basename "$bin").$n.callgrind"
+  return 0
 }
 
 for bin in "$@"; do
