@@ -198,10 +198,14 @@ macro_rules! keyset_filter {
         if let Some(c) = &w.after {
             let v = ($parse)(c.value.as_str())?;
             let id = c.id.clone();
+            // `col >= v AND (col > v OR id > i)` rather than `col > v OR (col = v AND id > i)`:
+            // the same rows, but the leading bound lets the index start at the cursor. Under a
+            // generic plan PostgreSQL otherwise scans from the index's start (34 ms against
+            // 0.26 ms for a page 80,000 rows in).
             q = if w.descending {
-                q.filter($col.lt(v.clone()).or($col.eq(v).and($id.lt(id))))
+                q.filter($col.le(v.clone()).and($col.lt(v).or($id.lt(id))))
             } else {
-                q.filter($col.gt(v.clone()).or($col.eq(v).and($id.gt(id))))
+                q.filter($col.ge(v.clone()).and($col.gt(v).or($id.gt(id))))
             };
         }
         q
