@@ -35,6 +35,12 @@ async fn openapi_matches_committed_file(app: TestApp) {
     ] {
         assert!(served.body["paths"][path].is_object(), "{path} is documented");
     }
+    // The change feed links records into their collections: each is a documented path, and
+    // its items are read by key.
+    for kind in pcr_schema::domain::changes::KINDS {
+        let item = format!("/api/v1/{}/{{key}}", kind.collection);
+        assert!(served.body["paths"][&item]["get"].is_object(), "{} changes link to {item}", kind.name);
+    }
 }
 
 async fn swagger_ui_is_offline(app: TestApp) {

@@ -69,12 +69,20 @@ async fn cors_only_when_configured(mut app: TestApp) {
     let get = app.get("/api/v1/roles").header("origin", "http://localhost:3000").send().await;
     assert_eq!(get.status, 200);
     assert_eq!(get.header("access-control-allow-origin").as_deref(), Some("http://localhost:3000"));
+    let vary: Vec<String> =
+        get.headers.get_all("vary").filter_map(|v| v.to_str().ok()).map(str::to_ascii_lowercase).collect();
+    assert!(vary.iter().any(|v| v.contains("origin")), "caches keep answers per origin: {vary:?}");
     let exposed = get.header("access-control-expose-headers").unwrap().to_ascii_lowercase();
     assert!(exposed.contains("etag") && exposed.contains("link"), "{exposed}");
     // Another origin gets no grant.
     let other = preflight(&app, "https://elsewhere.example.com").send().await;
     assert!(other.header("access-control-allow-origin").is_none(), "{:?}", other.headers);
     assert!(other.status >= 400);
+    // `*`: any origin may read, and is told so with a wildcard (no credentials).
+    app.state = app.state.clone().with_cors(pcr_api::http::cors::CorsConfig::parse("*").unwrap());
+    let any = app.get("/api/v1/roles").header("origin", "https://anywhere.example.org").send().await;
+    assert_eq!(any.header("access-control-allow-origin").as_deref(), Some("*"));
+    assert!(any.header("access-control-allow-credentials").is_none());
     assert!(pcr_api::http::cors::CorsConfig::parse("https://ok.example, not an origin").is_err());
     assert!(pcr_api::http::cors::CorsConfig::parse("https://host/path").is_err());
 }
@@ -103,6 +111,13 @@ async fn head_and_allow(app: TestApp) {
     }
     let head = app.req(actix_web::http::Method::HEAD, "/api/v1/practices/M83005").send().await;
     assert_eq!(head.etag(), tag(1, practice["id"].as_str().unwrap()));
+    // HEAD on an export: its headers, without reading the list for a body nobody gets.
+    let statements = app.db().statements();
+    let export = app.req(actix_web::http::Method::HEAD, "/api/v1/practices").header("accept", "text/csv").send().await;
+    assert_eq!(export.status, 200);
+    assert!(export.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(export.bytes.is_empty());
+    assert_eq!(app.db().statements(), statements, "no page was read");
 
     // 405 says what is allowed; OPTIONS says the same.
     let cases = [
@@ -117,6 +132,8 @@ async fn head_and_allow(app: TestApp) {
         (actix_web::http::Method::DELETE, "/api/v1/changes", "GET, HEAD, OPTIONS"),
         (actix_web::http::Method::PUT, "/graphql", "POST, GET, HEAD, OPTIONS"),
         (actix_web::http::Method::POST, "/healthz", "GET, HEAD, OPTIONS"),
+        (actix_web::http::Method::POST, "/docs/", "GET, HEAD, OPTIONS"),
+        (actix_web::http::Method::DELETE, "/docs/swagger-ui.css", "GET, HEAD, OPTIONS"),
     ];
     for (method, path, allow) in cases {
         let r = app.req(method.clone(), path).bearer(&app.admin()).send().await;
@@ -207,6 +224,21 @@ async fn etags_survive_delete_and_recreate(app: TestApp) {
     let changed = app.get("/api/v1/practices").header("if-none-match", &weak).send().await;
     assert_eq!(changed.status, 200);
     assert_ne!(changed.etag(), weak);
+    // Bounded relations and the change feed too.
+    for path in ["/api/v1/practices/M83005/federations", "/api/v1/changes"] {
+        let first = app.get(path).send().await;
+        let tag = first.etag();
+        assert!(tag.starts_with("W/\""), "{path}: {tag}");
+        let again = app.get(path).header("if-none-match", &tag).send().await;
+        assert_eq!(again.status, 304, "{path}");
+    }
+    let feed = app.get("/api/v1/changes").send().await.etag();
+    app.practice("M83007", "The Village Surgery", "ST5 0ET").await;
+    assert_eq!(
+        app.get("/api/v1/changes").header("if-none-match", &feed).send().await.status,
+        200,
+        "a new change, a new tag"
+    );
 }
 
 async fn query_strings_are_strict(app: TestApp) {

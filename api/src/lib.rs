@@ -83,6 +83,8 @@ pub fn app(
             SwaggerUi::new("/docs/{_:.*}")
                 .config(SwaggerConfig::new(["/api-docs/openapi.json"]).validator_url("none").try_it_out_enabled(true)),
         )
+        // Swagger UI answers GET only; any other method on its paths comes here for its 405.
+        .service(Resource::new("/docs/{_:.*}").served_elsewhere("GET").done())
         .service(
             Resource::new("/docs")
                 .get(|| async {

@@ -142,7 +142,9 @@ impl<L: ToSchema> IntoResponses for ListOk<L> {
         )
         .header("Link", header("`<…>; rel=\"next\"` when another page follows."))
         .build();
-        BTreeMap::from([("200".to_string(), RefOr::T(response))])
+        let unchanged =
+            ResponseBuilder::new().description("Not modified: the page's ETag in `If-None-Match` is current").build();
+        BTreeMap::from([("200".to_string(), RefOr::T(response)), ("304".to_string(), RefOr::T(unchanged))])
     }
 }
 
@@ -151,8 +153,15 @@ pub struct ItemsOk<L>(std::marker::PhantomData<L>);
 
 impl<L: ToSchema> IntoResponses for ItemsOk<L> {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        let response = representations("Every item, as JSON, or as CSV or NDJSON by `Accept`.", &L::name()).build();
-        BTreeMap::from([("200".to_string(), RefOr::T(response))])
+        let response = representations("Every item, as JSON, or as CSV or NDJSON by `Accept`.", &L::name())
+            .header(
+                "ETag",
+                header("A weak tag over the list; send it in `If-None-Match` to get 304 while it is unchanged."),
+            )
+            .build();
+        let unchanged =
+            ResponseBuilder::new().description("Not modified: the list's ETag in `If-None-Match` is current").build();
+        BTreeMap::from([("200".to_string(), RefOr::T(response)), ("304".to_string(), RefOr::T(unchanged))])
     }
 }
 

@@ -65,7 +65,10 @@ pub struct Subject<'a> {
 const FEED_LOCK: i64 = 0x7063_722d_6665_6564;
 
 /// The first free sequence number. Call it last in a transaction, after the writes the
-/// events describe: the lock it takes serialises writers from here to their commit.
+/// events describe: the lock it takes serialises writers from here to their commit. It
+/// relies on READ COMMITTED, the transactions' level: the `max` below starts after the lock
+/// is held, so it sees every earlier holder's commit (a REPEATABLE READ transaction would
+/// read an older `max` and collide on the unique index).
 fn reserve(conn: &mut DbConnection) -> DomainResult<i64> {
     if let DbConnection::Pg(c) = conn {
         c.batch_execute(&format!("SELECT pg_advisory_xact_lock({FEED_LOCK})"))?;

@@ -29,13 +29,30 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
 }
 
-/// Validates, inserts and audits one record, letting `tweak` mark it as demo data.
-fn add<E: Entity>(c: &mut DbConnection, actor: &Actor, input: E::Input, tweak: impl FnOnce(&mut E)) -> DomainResult<E> {
+/// Validates and inserts one record, letting `tweak` mark it as demo data; its audit row
+/// waits in `journal`, written when the transaction has done its other writes (numbering
+/// audit rows locks out other writers until commit).
+fn add<E: Entity>(
+    c: &mut DbConnection,
+    actor: &Actor,
+    journal: &mut Vec<audit::Pending>,
+    input: E::Input,
+    tweak: impl FnOnce(&mut E),
+) -> DomainResult<E> {
     let mut rec = E::build(c, input, None)?;
     rec.on_create(actor);
     tweak(&mut rec);
     rec.insert(c)?;
-    audit::record::<E::View, E::View>(c, actor, Action::Create, crud::subject(&rec), None, Some(&rec.view()))?;
+    let subject = crud::subject(&rec);
+    journal.push(audit::Pending {
+        action: Action::Create,
+        entity_type: E::NAME,
+        id: subject.id.to_string(),
+        key: subject.key.to_string(),
+        version: subject.version,
+        before: None,
+        after: serde_json::to_string(&rec.view()).ok(),
+    });
     Ok(rec)
 }
 
@@ -95,10 +112,13 @@ struct IctSeed {
 }
 
 fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
+    let mut journal = Vec::new();
+    let journal = &mut journal;
     let demo_fed = |r: &mut FederationRow| r.source = SOURCE_DEMO.to_string();
     add::<FederationRow>(
         c,
         actor,
+        journal,
         FederationInput {
             code: "NSGPF".into(),
             name: "North Staffordshire GP Federation".into(),
@@ -111,6 +131,7 @@ fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
     add::<FederationRow>(
         c,
         actor,
+        journal,
         FederationInput {
             code: "SGPF".into(),
             name: "Suffolk GP Federation".into(),
@@ -132,7 +153,7 @@ fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
                 start_date: date(2016, 4, 1).into(),
                 end_date: None,
             };
-            add::<FederationMembershipRow>(c, actor, input, |_| {})?;
+            add::<FederationMembershipRow>(c, actor, journal, input, |_| {})?;
             memberships += 1;
         }
     }
@@ -181,6 +202,7 @@ fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
         add::<IctRow>(
             c,
             actor,
+            journal,
             IntegratedCareTeamInput {
                 code: seed.code.into(),
                 name: seed.name.into(),
@@ -198,7 +220,7 @@ fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
                 start_date: seed.start.into(),
                 end_date: None,
             };
-            add::<IctMembershipRow>(c, actor, input, |_| {})?;
+            add::<IctMembershipRow>(c, actor, journal, input, |_| {})?;
             ict_members += 1;
         }
         let partners: [(&str, PartnerServiceKind, Option<&str>); 4] = [
@@ -216,12 +238,13 @@ fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
                 start_date: seed.start.into(),
                 end_date: None,
             };
-            add::<PartnerServiceRow>(c, actor, input, |_| {})?;
+            add::<PartnerServiceRow>(c, actor, journal, input, |_| {})?;
             services += 1;
         }
     }
 
-    let placements = placements(c, actor)?;
+    let placements = placements(c, actor, journal)?;
+    audit::record_all(c, actor, std::mem::take(journal))?;
     Ok(format!(
         "2 federations with {memberships} member practices, {} ICTs with {ict_members} member practices and {services} partner services, {placements} demo placements",
         icts.len()
@@ -241,7 +264,7 @@ struct Post<'a> {
     funding: Funding,
 }
 
-fn placements(c: &mut DbConnection, actor: &Actor) -> DomainResult<usize> {
+fn placements(c: &mut DbConnection, actor: &Actor, journal: &mut Vec<audit::Pending>) -> DomainResult<usize> {
     let north_staffs = active_practices(c, &["05G"], &[])?;
     let suffolk = active_practices(c, &["06L", "07K"], &[])?;
     let meir = active_practices(c, &[], &["ST3 "])?;
@@ -387,7 +410,7 @@ fn placements(c: &mut DbConnection, actor: &Actor) -> DomainResult<usize> {
             funding: Some(p.funding),
             notes: Some("Synthetic demonstration record".into()),
         };
-        add::<PlacementRow>(c, actor, input, |r| r.source = SOURCE_DEMO.to_string())?;
+        add::<PlacementRow>(c, actor, journal, input, |r| r.source = SOURCE_DEMO.to_string())?;
     }
     Ok(n)
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What integrators run, against the committed contract and a live server:
-#   contract BIN VENV           validate and lint openapi/openapi.json, generate both clients
+#   contract VENV               validate and lint openapi/openapi.json, generate both clients
 #   workflows URL TOKEN VENV    run both clients' scripted workflow against a server at URL
 #   graphql URL                 graphql-codegen over the live schema for graphql/*.graphql
 # The generated clients are build output under tests/clients/{generated,build}, never committed.

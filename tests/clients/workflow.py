@@ -59,7 +59,7 @@ def main(base_url, token):
 
     read = get_placement.sync_detailed(pid, client=partner)
     check(read.status_code == 200 and read.headers["etag"] == etag, "read it back with the same ETag")
-    check(read.parsed.fte == 0.6, "22.5 hours is 0.6 FTE")
+    check(abs(read.parsed.fte - 0.6) < 1e-9, "22.5 hours is 0.6 FTE")
 
     ended = end_placement.sync_detailed(
         pid, client=partner, body=EndPlacement(end_date=datetime.date(2027, 8, 31)), if_match=etag

@@ -17,14 +17,15 @@ use super::{executor, playground, Caller, Graphql};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
-/// A request-level failure, shaped as a GraphQL response.
-pub(crate) fn refuse(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+/// A request-level failure, shaped as a GraphQL response, in the media type asked for.
+pub(crate) fn refuse(req: &HttpRequest, status: StatusCode, code: &str, message: &str) -> HttpResponse {
     let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     let mut res = HttpResponse::build(status);
     if status == StatusCode::UNAUTHORIZED {
         res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"primary-care-api\"")));
     }
-    res.content_type("application/json").body(body.to_string())
+    let media = if wants_graphql_response(req) { GRAPHQL_RESPONSE } else { "application/json" };
+    res.content_type(media).body(body.to_string())
 }
 
 /// The media type the client wants the response in: the GraphQL one when it says so first.
@@ -55,16 +56,21 @@ fn wants_page(req: &HttpRequest) -> bool {
 pub async fn post(req: HttpRequest, graphql: web::Data<Graphql>, db: web::Data<Db>, body: web::Bytes) -> HttpResponse {
     let caller = match crate::auth::caller_of(&req) {
         Ok(c) => c,
-        Err(e) => return refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string()),
+        Err(e) => return refuse(&req, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string()),
     };
     let media = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !media.trim_start().to_ascii_lowercase().starts_with("application/json") {
-        return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST", "send the query as application/json");
+        return refuse(&req, StatusCode::UNSUPPORTED_MEDIA_TYPE, "BAD_REQUEST", "send the query as application/json");
     }
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("the body is not a GraphQL request: {e}"))
+            return refuse(
+                &req,
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("the body is not a GraphQL request: {e}"),
+            )
         }
     };
     run(&req, graphql, db, caller, request, false).await
@@ -86,18 +92,18 @@ pub async fn get(req: HttpRequest, graphql: web::Data<Graphql>, db: web::Data<Db
         Ok(p) => p,
         Err(e) => {
             let message = format!("the query string takes query, variables, operationName and extensions: {e}");
-            return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message);
+            return refuse(&req, StatusCode::BAD_REQUEST, "BAD_REQUEST", &message);
         }
     };
     let Some(query) = params.query else {
         if wants_page(&req) || req.query_string().is_empty() && !wants_graphql_response(&req) {
             return playground::page().await;
         }
-        return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", "send the query in the `query` parameter");
+        return refuse(&req, StatusCode::BAD_REQUEST, "BAD_REQUEST", "send the query in the `query` parameter");
     };
     let caller = match crate::auth::caller_of(&req) {
         Ok(c) => c,
-        Err(e) => return refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string()),
+        Err(e) => return refuse(&req, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &e.to_string()),
     };
     // A parameter that should hold JSON and does not: its name and serde's words.
     let json = |name: &'static str, text: Option<String>| -> Result<Option<serde_json::Value>, String> {
@@ -108,7 +114,7 @@ pub async fn get(req: HttpRequest, graphql: web::Data<Graphql>, db: web::Data<Db
     };
     let (variables, extensions) = match (json("variables", params.variables), json("extensions", params.extensions)) {
         (Ok(v), Ok(e)) => (v, e),
-        (Err(message), _) | (_, Err(message)) => return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", &message),
+        (Err(message), _) | (_, Err(message)) => return refuse(&req, StatusCode::BAD_REQUEST, "BAD_REQUEST", &message),
     };
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
@@ -146,13 +152,14 @@ async fn run(
     let max = graphql.limits.max_query_bytes;
     if request.query.len() > max {
         return refuse(
+            req,
             StatusCode::PAYLOAD_TOO_LARGE,
             "QUERY_TOO_LARGE",
             &format!("the query is {} bytes; the limit is {max}", request.query.len()),
         );
     }
     let Ok(permit) = graphql.gate.clone().acquire_owned().await else {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the service is shutting down");
+        return refuse(req, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the service is shutting down");
     };
     let (graphql, db) = (graphql.get_ref().clone(), db.get_ref().clone());
     let ran = web::block(move || {
@@ -203,6 +210,7 @@ async fn run(
         }
         Ok(Ok(Ran::Mutation)) => {
             let mut res = refuse(
+                req,
                 StatusCode::METHOD_NOT_ALLOWED,
                 "METHOD_NOT_ALLOWED",
                 "mutations run only by POST; GET runs queries",
@@ -212,11 +220,11 @@ async fn run(
         }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "graphql request failed");
-            refuse(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", &e.to_string())
+            refuse(req, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", &e.to_string())
         }
         Err(e) => {
             tracing::error!(error = %e, "graphql request panicked");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "an unexpected error occurred")
+            refuse(req, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "an unexpected error occurred")
         }
     }
 }

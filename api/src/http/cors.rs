@@ -48,7 +48,6 @@ impl CorsConfig {
                 header::ACCEPT,
                 header::IF_MATCH,
                 header::IF_NONE_MATCH,
-                header::HeaderName::from_static("idempotency-key"),
             ])
             .expose_headers([header::ETAG, header::LOCATION, header::LINK, header::ALLOW])
             .max_age(3600);

@@ -11,6 +11,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
+use actix_web::HttpMessage;
 
 /// The Swagger UI page's policy: its bundle, styles and the document come from this origin;
 /// its logo is an inline `data:` image. The bundle adds one `<style>` element of its own,
@@ -19,6 +20,16 @@ use actix_web::middleware::Next;
 pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; img-src 'self' data:; \
      font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Marks a request that came as `HEAD` (and is routed as `GET`): handlers that would stream
+/// a body nobody reads (exports) answer with the headers alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Head;
+
+/// Whether the request came as `HEAD`.
+pub fn is_head(req: &actix_web::HttpRequest) -> bool {
+    req.extensions().get::<Head>().is_some()
+}
 
 /// Answers `HEAD` as `GET` (actix-http leaves the body out on the wire and keeps its length),
 /// and sets the headers below on whatever response comes back.
@@ -29,6 +40,7 @@ pub async fn conventions(
     let method = req.method().clone();
     if method == Method::HEAD {
         req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(Head);
     }
     let path = req.path().to_string();
     let authorised = req.headers().contains_key(header::AUTHORIZATION);

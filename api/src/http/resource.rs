@@ -38,6 +38,16 @@ impl Resource {
     method!(patch, PATCH, "PATCH");
     method!(delete, DELETE, "DELETE");
 
+    /// Declares a method another service registered first on the same path answers (Swagger
+    /// UI's `GET /docs/…`), so that this resource's 405 and `OPTIONS` list it.
+    pub fn served_elsewhere(mut self, method: &'static str) -> Self {
+        self.allow.push(method);
+        if method == "GET" {
+            self.allow.push("HEAD");
+        }
+        self
+    }
+
     /// Data for this resource's handlers only (a larger body limit, say).
     pub fn app_data<U: 'static>(mut self, data: U) -> Self {
         self.inner = self.inner.app_data(data);

@@ -32,6 +32,7 @@ pub mod role {
         key = "Role id or code, e.g. physician-associate",
         write_scope = "reference:write",
         example = crate::rest::examples::role,
+        patch_example = crate::rest::examples::role_patch,
         delete = delete
     );
 }
@@ -50,6 +51,7 @@ pub mod programme {
         key = "Programme id or code, e.g. gp-retainer-scheme",
         write_scope = "reference:write",
         example = crate::rest::examples::programme,
+        patch_example = crate::rest::examples::programme_patch,
         delete = delete
     );
 }

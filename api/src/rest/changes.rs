@@ -1,7 +1,6 @@
 //! `/api/v1/changes`: every committed write in commit order, deletions included, for
 //! integrators keeping a mirror (see the README's "Staying in sync").
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use pcr_schema::domain::changes::{self as feed, ChangeQuery};
 use pcr_schema::Db;
@@ -10,7 +9,7 @@ use serde::Serialize;
 pub use pcr_schema::domain::changes::Change;
 
 use super::blocking;
-use super::list::{list as list_of, next_link};
+use super::list::{list as list_of, next_link, weak_json};
 use super::params::parse;
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -49,12 +48,8 @@ pub async fn list(req: HttpRequest, caller: Caller, db: web::Data<Db>) -> ApiRes
     }
     let page = blocking(move || feed::list(&db, caller.actor(), &query)).await?;
     let next = page.page.next_cursor.as_deref().map(|c| next_link(&req, c));
-    let mut res = HttpResponse::Ok();
-    res.insert_header((header::VARY, "Accept"));
-    if let Some(n) = &next {
-        res.insert_header((header::LINK, format!("<{n}>; rel=\"next\"")));
-    }
-    Ok(res.json(ChangeList { items: page.page.items, next, next_cursor: page.resume }))
+    let body = ChangeList { items: page.page.items, next: next.clone(), next_cursor: page.resume };
+    Ok(weak_json(&req, serde_json::to_vec(&body).unwrap_or_default(), next))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -107,7 +107,7 @@ macro_rules! entity_handlers {
     (
         entity = $E:ty, view = $V:ty, input = $I:ty, name = $name:literal, noun = $noun:literal,
         tag = $tag:literal, collection = $coll:literal, item = $item:literal, key = $keydoc:literal,
-        write_scope = $scope:literal, example = $example:path
+        write_scope = $scope:literal, example = $example:path, patch_example = $patch_example:path
         $(, read_scope = $read:literal)? $(, delete = $del:ident)?
     ) => {
         /// The merge-patch body of this resource, for the OpenAPI document.
@@ -180,8 +180,8 @@ macro_rules! entity_handlers {
             summary = concat!("Change some fields of ", $noun),
             description = concat!("Applies a JSON merge patch (RFC 7396): fields present change, `null` removes an optional field, fields left out stay. Needs `If-Match` with the `ETag` last read and the `", $scope, "` scope."),
             request_body(content(
-                (Patch = "application/merge-patch+json"),
-                (Patch = "application/json"),
+                (Patch = "application/merge-patch+json", example = $patch_example),
+                (Patch = "application/json", example = $patch_example),
             )),
             security(("bearer" = [$scope])),
             params(("key" = String, Path, description = $keydoc),

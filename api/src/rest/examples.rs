@@ -49,3 +49,37 @@ pub fn placement() -> Value {
            "hostType": "practice", "hostCode": "M83005", "hoursPerWeek": 22.5, "startDate": "2026-09-01",
            "endDate": "2027-08-31", "funding": "programme"})
 }
+
+// Merge patches (PATCH bodies): a field or two changed, `null` removing an optional one.
+
+pub fn practice_patch() -> Value {
+    json!({"phone": "01782 561057", "listSize": null})
+}
+
+pub fn federation_patch() -> Value {
+    json!({"description": "The active practices of commissioner 05G, North Staffordshire."})
+}
+
+pub fn ict_patch() -> Value {
+    json!({"status": "live", "population": 54000})
+}
+
+pub fn membership_patch() -> Value {
+    json!({"endDate": "2027-03-31"})
+}
+
+pub fn role_patch() -> Value {
+    json!({"description": "Regulated by the GMC since December 2024."})
+}
+
+pub fn programme_patch() -> Value {
+    json!({"targetCount": 1000})
+}
+
+pub fn placement_patch() -> Value {
+    json!({"hoursPerWeek": 30, "notes": null})
+}
+
+pub fn end_placement() -> Value {
+    json!({"endDate": "2027-08-31"})
+}

@@ -36,6 +36,7 @@ pub mod federation {
         key = "Federation id or code, e.g. NSGPF",
         write_scope = "reference:write",
         example = crate::rest::examples::federation,
+        patch_example = crate::rest::examples::federation_patch,
         delete = delete
     );
 }
@@ -54,6 +55,7 @@ pub mod ict {
         key = "ICT id or code, e.g. ICT-MEIR",
         write_scope = "reference:write",
         example = crate::rest::examples::ict,
+        patch_example = crate::rest::examples::ict_patch,
         delete = delete
     );
 }

@@ -149,6 +149,10 @@ where
         };
         return Ok(json_page(req, page));
     }
+    if crate::http::is_head(req) {
+        // The headers of the export, without reading every page for a body nobody reads.
+        return Ok(export_response(req, format).finish());
+    }
     let mut query = query;
     query.set_window(MAX_LIMIT, query.after());
     // The first page is read before the response starts, so that a bad filter or a missing
@@ -167,7 +171,7 @@ where
 pub fn items<T: Serialize + ToSchema>(req: &HttpRequest, items: Vec<T>) -> ApiResult<HttpResponse> {
     let format = negotiate(req, Format::LIST)?;
     if format == Format::Json {
-        return Ok(HttpResponse::Ok().insert_header((header::VARY, "Accept")).json(ItemsResponse { items }));
+        return Ok(weak_json(req, serde_json::to_vec(&ItemsResponse { items }).unwrap_or_default(), None));
     }
     let columns = columns::<T>();
     let mut buf = Vec::new();
@@ -180,6 +184,12 @@ fn json_page<T: Serialize>(req: &HttpRequest, page: Page<T>) -> HttpResponse {
     let body =
         serde_json::to_vec(&ListResponse { items: page.items, next: next.clone(), next_cursor: page.next_cursor })
             .unwrap_or_default();
+    weak_json(req, body, next)
+}
+
+/// A JSON list body with its weak ETag (304 when `If-None-Match` has it), `Vary: Accept`, and
+/// `Link: <next>; rel="next"` when another page follows.
+pub fn weak_json(req: &HttpRequest, body: Vec<u8>, next: Option<String>) -> HttpResponse {
     let tag = weak_etag(&body);
     let unchanged = none_match(req, &tag);
     let mut res = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };

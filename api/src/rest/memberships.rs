@@ -19,6 +19,7 @@ pub mod federation_membership {
         key = "Membership id",
         write_scope = "reference:write",
         example = crate::rest::examples::federation_membership,
+        patch_example = crate::rest::examples::membership_patch,
         delete = delete
     );
 }
@@ -37,6 +38,7 @@ pub mod ict_membership {
         key = "Membership id",
         write_scope = "reference:write",
         example = crate::rest::examples::ict_membership,
+        patch_example = crate::rest::examples::membership_patch,
         delete = delete
     );
 }
@@ -55,6 +57,7 @@ pub mod partner_service {
         key = "Partner service id",
         write_scope = "reference:write",
         example = crate::rest::examples::partner_service,
+        patch_example = crate::rest::examples::membership_patch,
         delete = delete
     );
 }

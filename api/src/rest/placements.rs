@@ -36,6 +36,7 @@ pub mod item {
         key = "Placement id",
         write_scope = "placements:write",
         example = crate::rest::examples::placement,
+        patch_example = crate::rest::examples::placement_patch,
         read_scope = "placements:read"
     );
 }
@@ -70,7 +71,8 @@ pub struct EndPlacement {
 /// Sets the last day of a placement (default today); placements are ended, never deleted.
 /// Needs `If-Match` with the `ETag` last read and `placements:write`.
 #[utoipa::path(post, path = "/api/v1/placements/{key}/end", tag = "placements", operation_id = "endPlacement",
-    request_body(content = EndPlacement, description = "Optional; an empty body ends it today"),
+    request_body(content = EndPlacement, description = "Optional; an empty body ends it today",
+        example = crate::rest::examples::end_placement),
     security(("bearer" = ["placements:write"])),
     params(("key" = String, Path, description = "Placement id"),
            ("If-Match" = String, Header, description = "The ETag last read")),

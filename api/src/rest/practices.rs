@@ -34,6 +34,7 @@ pub mod item {
         key = "Practice id or ODS code, e.g. M83005",
         write_scope = "reference:write",
         example = crate::rest::examples::practice,
+        patch_example = crate::rest::examples::practice_patch,
         delete = delete
     );
 }
