@@ -247,6 +247,17 @@ async fn exports_match_json_lists(app: TestApp) {
     assert!(matches_json(&app, "/api/v1/roles", None).await > 20);
     assert!(matches_json(&app, "/api/v1/icts/ICT-MEIR/memberships", None).await > 5);
     assert!(matches_json(&app, "/api/v1/changes?entity=federation", None).await >= 2);
+    // Paging through ties (many practices share a name; every imported one the same
+    // `updatedAt`) loses and repeats nothing, in either direction.
+    let ids = |items: &[Value]| -> Vec<String> { items.iter().map(|p| p["id"].as_str().unwrap().to_string()).collect() };
+    let mut all: Vec<String> = ids(&all_pages(&app, "/api/v1/practices?limit=200", None).await);
+    all.sort();
+    for sort in ["name", "-name", "updatedAt", "-updatedAt"] {
+        let mut seen = ids(&all_pages(&app, &format!("/api/v1/practices?limit=97&sort={sort}"), None).await);
+        assert_eq!(seen.len(), 8201, "sort={sort}");
+        seen.sort();
+        assert_eq!(seen, all, "sort={sort}: every practice once");
+    }
     // An export starts from `after` and ignores the page size.
     let first = app.get("/api/v1/practices?limit=100").send().await;
     let after = first.body["nextCursor"].as_str().unwrap();
