@@ -249,7 +249,8 @@ async fn exports_match_json_lists(app: TestApp) {
     assert!(matches_json(&app, "/api/v1/changes?entity=federation", None).await >= 2);
     // Paging through ties (many practices share a name; every imported one the same
     // `updatedAt`) loses and repeats nothing, in either direction.
-    let ids = |items: &[Value]| -> Vec<String> { items.iter().map(|p| p["id"].as_str().unwrap().to_string()).collect() };
+    let ids =
+        |items: &[Value]| -> Vec<String> { items.iter().map(|p| p["id"].as_str().unwrap().to_string()).collect() };
     let mut all: Vec<String> = ids(&all_pages(&app, "/api/v1/practices?limit=200", None).await);
     all.sort();
     for sort in ["name", "-name", "updatedAt", "-updatedAt"] {
