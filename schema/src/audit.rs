@@ -153,22 +153,8 @@ pub fn record_all(conn: &mut DbConnection, actor: &Actor, pending: Vec<Pending>)
             entity_version: p.version,
         })
         .collect();
-    // Multi-row inserts do not compile through the multi-backend connection.
     const COLUMNS: usize = 12;
-    let mut n = 0;
-    match conn {
-        DbConnection::Pg(c) => {
-            for chunk in rows.chunks(65_535 / COLUMNS) {
-                n += diesel::insert_into(audit_events::table).values(chunk).execute(c)?;
-            }
-        }
-        DbConnection::Sqlite(c) => {
-            for chunk in rows.chunks(32_766 / COLUMNS) {
-                n += diesel::insert_into(audit_events::table).values(chunk).execute(c)?;
-            }
-        }
-    }
-    Ok(n)
+    Ok(crate::insert_chunked!(conn, audit_events::table, rows, COLUMNS))
 }
 
 /// The audit trail of one entity, oldest first.

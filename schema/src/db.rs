@@ -36,6 +36,33 @@ where
     }
 }
 
+/// Most bind parameters one statement may carry, per backend.
+pub const SQLITE_MAX_BINDS: usize = 32_766;
+pub const PG_MAX_BINDS: usize = 65_535;
+
+/// Inserts `rows` with as few statements as the bind-parameter limits allow (`columns` per
+/// row). Multi-row inserts do not compile through the multi-backend connection, hence the
+/// branch.
+#[macro_export]
+macro_rules! insert_chunked {
+    ($conn:expr, $table:expr, $rows:expr, $columns:expr) => {{
+        let mut n = 0usize;
+        match $conn {
+            $crate::db::DbConnection::Pg(c) => {
+                for chunk in $rows.chunks($crate::db::PG_MAX_BINDS / $columns) {
+                    n += diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+            }
+            $crate::db::DbConnection::Sqlite(c) => {
+                for chunk in $rows.chunks($crate::db::SQLITE_MAX_BINDS / $columns) {
+                    n += diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+            }
+        }
+        n
+    }};
+}
+
 /// PostgreSQL advisory lock key held while migrating ("pcr-migr" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7063_722d_6d69_6772;
 

@@ -43,16 +43,7 @@ fn add<E: Entity>(
     rec.on_create(actor);
     tweak(&mut rec);
     rec.insert(c)?;
-    let subject = crud::subject(&rec);
-    journal.push(audit::Pending {
-        action: Action::Create,
-        entity_type: E::NAME,
-        id: subject.id.to_string(),
-        key: subject.key.to_string(),
-        version: subject.version,
-        before: None,
-        after: serde_json::to_string(&rec.view()).ok(),
-    });
+    journal.push(crud::pending(Action::Create, None, &rec));
     Ok(rec)
 }
 

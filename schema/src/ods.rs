@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::actor::Actor;
 use crate::audit::{self, Action};
 use crate::db::{Db, DbConnection};
-use crate::domain::crud::{new_id, Entity};
+use crate::domain::crud::new_id;
 use crate::error::{DomainError, FieldError};
 use crate::models::practice::{join_address, PracticeRow, PracticeStatus};
 use crate::models::SOURCE_ODS;
@@ -491,8 +491,6 @@ fn strict_error(problems: &[RowProblem]) -> DomainError {
 
 /// Bind parameters allowed in one statement: SQLite's default `SQLITE_MAX_VARIABLE_NUMBER`
 /// and PostgreSQL's 16-bit parameter count.
-const SQLITE_MAX_BINDS: usize = 32_766;
-const PG_MAX_BINDS: usize = 65_535;
 /// Columns, hence bind parameters, per inserted row.
 const PRACTICE_COLUMNS: usize = 18;
 const MEMBERSHIP_COLUMNS: usize = 4;
@@ -549,15 +547,7 @@ fn merge_practice(current: &PracticeRow, p: &OdsPractice) -> PracticeRow {
 /// held after the import (for the memberships).
 /// One audit row per practice the import added or changed, so the change feed carries them.
 fn change(before: Option<&PracticeRow>, after: &PracticeRow) -> audit::Pending {
-    audit::Pending {
-        action: Action::Import,
-        entity_type: <PracticeRow as Entity>::NAME,
-        id: after.id.clone(),
-        key: after.ods_code.clone(),
-        version: Some(after.version),
-        before: before.and_then(|b| serde_json::to_string(&b.view()).ok()),
-        after: serde_json::to_string(&after.view()).ok(),
-    }
+    crate::domain::crud::pending(Action::Import, before, after)
 }
 
 fn apply_practices(
@@ -605,33 +595,12 @@ fn apply_practices(
     Ok((known, changes))
 }
 
-/// Inserts `rows` with as few statements as the bind-parameter limits allow. Multi-row
-/// inserts do not compile through the multi-backend connection, hence the branch.
-macro_rules! insert_chunked {
-    ($conn:expr, $table:expr, $rows:expr, $columns:expr) => {{
-        let mut n = 0usize;
-        match $conn {
-            DbConnection::Pg(c) => {
-                for chunk in $rows.chunks(PG_MAX_BINDS / $columns) {
-                    n += diesel::insert_into($table).values(chunk).execute(c)?;
-                }
-            }
-            DbConnection::Sqlite(c) => {
-                for chunk in $rows.chunks(SQLITE_MAX_BINDS / $columns) {
-                    n += diesel::insert_into($table).values(chunk).execute(c)?;
-                }
-            }
-        }
-        n
-    }};
-}
-
 fn insert_practices(conn: &mut DbConnection, rows: &[PracticeRow]) -> Result<usize, DomainError> {
-    Ok(insert_chunked!(conn, practices::table, rows, PRACTICE_COLUMNS))
+    Ok(crate::insert_chunked!(conn, practices::table, rows, PRACTICE_COLUMNS))
 }
 
 fn insert_memberships(conn: &mut DbConnection, rows: &[MembershipRow]) -> Result<usize, DomainError> {
-    Ok(insert_chunked!(conn, practice_commissioners::table, rows, MEMBERSHIP_COLUMNS))
+    Ok(crate::insert_chunked!(conn, practice_commissioners::table, rows, MEMBERSHIP_COLUMNS))
 }
 
 /// Inserts new memberships and updates changed end dates, for practices held here only.

@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::loaders::request_loader;
 use super::{executor, playground, Caller, Graphql};
+use crate::http::negotiate::preferred;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -28,28 +29,15 @@ pub(crate) fn refuse(req: &HttpRequest, status: StatusCode, code: &str, message:
     res.content_type(media).body(body.to_string())
 }
 
-/// The media type the client wants the response in: the GraphQL one when it says so first.
+/// Whether the client prefers the GraphQL response media type to plain JSON.
 fn wants_graphql_response(req: &HttpRequest) -> bool {
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let mut best: Option<(bool, f32)> = None;
-    for item in accept.split(',') {
-        let mut parts = item.split(';');
-        let range = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
-        let graphql = range == GRAPHQL_RESPONSE;
-        if (graphql || range == "application/json") && best.is_none_or(|(_, b)| q > b) {
-            best = Some((graphql, q));
-        }
-    }
-    best.is_some_and(|(graphql, q)| graphql && q > 0.0)
+    preferred(req, &["application/json", GRAPHQL_RESPONSE]) == Some(GRAPHQL_RESPONSE)
 }
 
-/// Whether a browser is asking for a page (it sends `text/html` before anything JSON).
+/// Whether a browser is asking for a page: it prefers `text/html` to JSON (a tie is JSON).
 fn wants_page(req: &HttpRequest) -> bool {
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let html = accept.find("text/html");
-    let json = accept.find("json");
-    html.is_some_and(|h| json.is_none_or(|j| h < j))
+    req.headers().contains_key(header::ACCEPT)
+        && preferred(req, &["application/json", "text/html"]) == Some("text/html")
 }
 
 /// POST /graphql.

@@ -26,11 +26,14 @@ impl Policy {
     }
 }
 
-/// Paths under `/api/v1` whose data is private to token holders, whoever asks.
+/// Paths under `/api/v1` never kept: the change feed, and any path through the collection of
+/// a record that needs a scope to read (placements, and `…/{key}/placements` under others).
 fn is_private(path: &str) -> bool {
-    path.starts_with("/api/v1/placements")
-        || path.starts_with("/api/v1/changes")
-        || (path.starts_with("/api/v1/") && path.ends_with("/placements"))
+    let Some(rest) = path.strip_prefix("/api/v1/") else { return false };
+    rest.starts_with("changes")
+        || rest.split('/').any(|segment| {
+            pcr_schema::domain::changes::KINDS.iter().any(|k| k.read_scope.is_some() && k.collection == segment)
+        })
 }
 
 /// The policy for a response a handler left without one.

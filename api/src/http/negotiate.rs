@@ -76,6 +76,22 @@ fn parse_accept(req: &HttpRequest) -> Option<Vec<(String, f32)>> {
     (!ranges.is_empty()).then_some(ranges)
 }
 
+/// The offered media type the client's `Accept` prefers (the first offered wins a tie, and
+/// with no `Accept` the first is it); `None` when it accepts none of them.
+pub fn preferred<'a>(req: &HttpRequest, offered: &[&'a str]) -> Option<&'a str> {
+    let Some(accept) = parse_accept(req) else {
+        return offered.first().copied();
+    };
+    let mut best: Option<(&str, f32)> = None;
+    for m in offered {
+        let q = quality(&accept, m);
+        if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
+            best = Some((m, q));
+        }
+    }
+    best.map(|(m, _)| m)
+}
+
 /// The offered format the client prefers (the first offered wins a tie), or 406.
 pub fn negotiate(req: &HttpRequest, offered: &[Format]) -> ApiResult<Format> {
     let Some(accept) = parse_accept(req) else {

@@ -73,6 +73,21 @@ pub fn subject<E: Entity>(record: &E) -> audit::Subject<'_> {
     audit::Subject { entity_type: E::NAME, id: record.id(), key: record.key(), version: Some(record.version()) }
 }
 
+/// The audit row of a write made in a batch (an import, the demo), to be written with the
+/// others once the batch's other writes are done (see [`audit::record_all`]).
+pub fn pending<E: Entity>(action: Action, before: Option<&E>, after: &E) -> audit::Pending {
+    let subject = subject(after);
+    audit::Pending {
+        action,
+        entity_type: E::NAME,
+        id: subject.id.to_string(),
+        key: subject.key.to_string(),
+        version: subject.version,
+        before: before.and_then(|b| serde_json::to_string(&b.view()).ok()),
+        after: serde_json::to_string(&after.view()).ok(),
+    }
+}
+
 /// Context-free parts of a new record.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
