@@ -14,7 +14,7 @@ crate::on_both_backends!(
 
 /// Row counts of every table a write could touch.
 fn snapshot(app: &TestApp) -> Vec<i64> {
-    ["practices", "federations", "integrated_care_teams", "placements", "federation_memberships", "audit_events"]
+    ["organisations", "practices", "integrated_care_teams", "placements", "affiliations", "audit_events"]
         .iter()
         .map(|t| app.count(t))
         .collect()

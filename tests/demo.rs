@@ -10,7 +10,7 @@ async fn demo_loads_once_and_is_served(app: TestApp) {
     assert!(summary.contains("8201 practices"), "{summary}");
     assert!(pcr_schema::demo::load_if_empty(app.db()).unwrap().is_none(), "never loaded twice");
     assert_eq!(app.count("practices"), 8201);
-    assert_eq!(app.count("placements"), 30);
+    assert_eq!(app.count("placements"), 36, "30, and 6 hosted by the demo PCNs");
 
     let densham = app.get("/api/v1/practices/A81001").send().await;
     assert_eq!(densham.body["name"], "THE DENSHAM SURGERY");

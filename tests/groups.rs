@@ -34,7 +34,7 @@ async fn federation_membership_over_time(app: TestApp) {
     // Overlapping period for the same practice: 409, nothing written.
     let overlap = join("M83001", "2021-01-01", None).await;
     overlap.problem(409, "conflict");
-    assert_eq!(app.count("federation_memberships"), 3);
+    assert_eq!(app.count("affiliations"), 3, "memberships are affiliations");
 
     let on = |day: &str| app.get(&format!("/api/v1/federations/NSGPF/practices?active_on={day}")).send();
     let codes = |r: &crate::harness::Resp| -> Vec<String> {
@@ -131,6 +131,6 @@ async fn ict_with_partner_services(app: TestApp) {
     // Deleting the ICT removes its memberships and services with it, audited once.
     let del = app.delete("/api/v1/icts/ICT-MEIR").bearer(&token).if_match(&ict_tag).send().await;
     assert_eq!(del.status, 204, "{}", del.text);
-    assert_eq!(app.count("ict_memberships"), 0);
+    assert_eq!(app.count("affiliations"), 0, "memberships and partner services are affiliations");
     assert_eq!(app.count("ict_partner_services"), 0);
 }

@@ -242,7 +242,7 @@ async fn exports_match_json_lists(app: TestApp) {
     assert_eq!(matches_json(&app, "/api/v1/practices", None).await, 8201);
     assert!(matches_json(&app, "/api/v1/practices?sort=-name&status=active", None).await > 6000);
     assert_eq!(matches_json(&app, "/api/v1/federations/NSGPF/practices", None).await, 30);
-    assert_eq!(matches_json(&app, "/api/v1/placements", Some(&token)).await, 30);
+    assert_eq!(matches_json(&app, "/api/v1/placements", Some(&token)).await, 36);
     assert_eq!(matches_json(&app, "/api/v1/placements?host_type=external&sort=startDate", Some(&token)).await, 8);
     assert!(matches_json(&app, "/api/v1/roles", None).await > 20);
     assert!(matches_json(&app, "/api/v1/icts/ICT-MEIR/memberships", None).await > 5);

@@ -14,13 +14,13 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 use crate::rest::list::schemas::*;
-use crate::rest::{catalogue, changes, groups, memberships, placements, practices};
+use crate::rest::{catalogue, changes, groups, memberships, organisations, placements, practices};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Primary care roles API",
-        description = "England's primary care workforce structure: GP practices, GP federations, Integrated Care Teams, workforce roles, programmes and the placements of staff into those roles.\n\nReference data is public. Placements need a bearer token with `placements:read`; writes need `reference:write` or `placements:write`. Errors are RFC 9457 problem documents. Lists use cursor pagination: follow `next`; every list is also served whole as CSV or NDJSON by `Accept`. `GET /api/v1/changes` lists every committed write in order, for keeping a mirror.",
+        description = "England's primary care workforce structure: GP practices, Primary Care Networks, GP federations, Integrated Care Teams, workforce roles, programmes and the placements of staff into those roles.\n\nReference data is public. Placements need a bearer token with `placements:read`; writes need `reference:write` or `placements:write`. Errors are RFC 9457 problem documents. Lists use cursor pagination: follow `next`; every list is also served whole as CSV or NDJSON by `Accept`. `GET /api/v1/changes` lists every committed write in order, for keeping a mirror.",
         contact(name = "Primary care roles API maintainers"),
         license(name = "MIT", identifier = "MIT"),
     ),
@@ -30,12 +30,18 @@ use crate::rest::{catalogue, changes, groups, memberships, placements, practices
         crate::health::readyz,
         practices::list, practices::item::create, practices::item::get, practices::item::put, practices::item::patch, practices::item::delete,
         practices::federations, practices::icts, practices::placements,
+        organisations::list_organisations, organisations::get_organisation, organisations::affiliations,
+        organisations::members, organisations::contains,
+        groups::list_pcns, groups::pcn::create, groups::pcn::get, groups::pcn::put, groups::pcn::patch, groups::pcn::delete,
+        groups::pcn_practices, groups::pcn_memberships, groups::pcn_placements,
         groups::list_federations, groups::federation::create, groups::federation::get, groups::federation::put, groups::federation::patch, groups::federation::delete,
         groups::federation_practices, groups::federation_memberships, groups::federation_placements,
         groups::list_icts, groups::ict::create, groups::ict::get, groups::ict::put, groups::ict::patch, groups::ict::delete,
         groups::ict_practices, groups::ict_memberships, groups::ict_partner_services, groups::ict_placements,
         memberships::federation_membership::create, memberships::federation_membership::get, memberships::federation_membership::put,
         memberships::federation_membership::patch, memberships::federation_membership::delete,
+        memberships::pcn_membership::create, memberships::pcn_membership::get, memberships::pcn_membership::put,
+        memberships::pcn_membership::patch, memberships::pcn_membership::delete,
         memberships::ict_membership::create, memberships::ict_membership::get, memberships::ict_membership::put,
         memberships::ict_membership::patch, memberships::ict_membership::delete,
         memberships::partner_service::create, memberships::partner_service::get, memberships::partner_service::put,
@@ -48,6 +54,7 @@ use crate::rest::{catalogue, changes, groups, memberships, placements, practices
         changes::list,
     ),
     components(schemas(
+        OrganisationList, PcnList, AffiliationItems, MemberItems, PcnMembershipItems,
         PracticeList, FederationList, IntegratedCareTeamList, RoleList, ProgrammeList, PlacementList, ChangeList,
         FederationItems, IntegratedCareTeamItems, FederationMembershipItems, IctMembershipItems, PartnerServiceItems,
         crate::error::Problem,
@@ -55,12 +62,14 @@ use crate::rest::{catalogue, changes, groups, memberships, placements, practices
     modifiers(&Contract),
     tags(
         (name = "practices", description = "GP practices, by id or ODS code"),
+        (name = "organisations", description = "Organisations of every kind and their affiliations over time"),
+        (name = "pcns", description = "Primary Care Networks, their member practices and the staff they employ"),
         (name = "federations", description = "GP federations and their member practices"),
         (name = "icts", description = "Integrated Care Teams, their practices and partner services"),
-        (name = "memberships", description = "Practice membership of federations and ICTs over time"),
+        (name = "memberships", description = "Practice membership of PCNs, federations and ICTs over time"),
         (name = "roles", description = "The workforce role catalogue"),
         (name = "programmes", description = "Programmes and schemes placements belong to"),
-        (name = "placements", description = "Staff placed in roles at practices, federations, ICTs and external hosts"),
+        (name = "placements", description = "Staff placed in roles at practices, PCNs, federations, ICTs and external hosts"),
         (name = "changes", description = "Every committed write in order, for keeping a mirror"),
         (name = "operations", description = "Health and readiness"),
     )

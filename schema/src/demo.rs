@@ -11,12 +11,13 @@ use crate::audit::{self, Action};
 use crate::db::{Db, DbConnection};
 use crate::domain::crud::{self, Entity};
 use crate::error::{DomainError, DomainResult};
-use crate::models::federation::{FederationInput, FederationRow};
+use crate::models::federation::{FederationInput, FederationRow, PcnInput, PcnRow};
 use crate::models::ict::{IctRow, IctStatus, IntegratedCareTeamInput};
 use crate::models::membership::{
     FederationMembershipInput, FederationMembershipRow, IctMembershipInput, IctMembershipRow, PartnerServiceInput,
-    PartnerServiceKind, PartnerServiceRow,
+    PartnerServiceKind, PartnerServiceRow, PcnMembershipInput, PcnMembershipRow,
 };
+use crate::models::organisation::ensure_external;
 use crate::models::placement::{Funding, HostType, PlacementInput, PlacementRow};
 use crate::models::SOURCE_DEMO;
 use crate::ods::{import_reader, ImportOptions};
@@ -105,7 +106,7 @@ struct IctSeed {
 fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
     let mut journal = Vec::new();
     let journal = &mut journal;
-    let demo_fed = |r: &mut FederationRow| r.source = SOURCE_DEMO.to_string();
+    let demo_fed = |r: &mut FederationRow| r.0.source = SOURCE_DEMO.to_string();
     add::<FederationRow>(
         c,
         actor,
@@ -187,8 +188,18 @@ fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
             postcodes: &["ST8 "],
         },
     ];
+    // The NHS trusts the demo's partner services and split posts name, by their ODS codes.
+    for (code, name) in [
+        ("RRE", "Midlands Partnership University NHS Foundation Trust"),
+        ("RLY", "North Staffordshire Combined Healthcare NHS Trust"),
+        ("RJE", "University Hospitals of North Midlands NHS Trust"),
+    ] {
+        ensure_external(c, code, name, SOURCE_DEMO)?;
+    }
     let mut ict_members = 0;
     let mut services = 0;
+    let mut pcn_codes: Vec<String> = Vec::new();
+    let mut pcn_members = 0;
     for seed in &icts {
         add::<IctRow>(
             c,
@@ -204,15 +215,50 @@ fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
             },
             |r| r.source = SOURCE_DEMO.to_string(),
         )?;
-        for ods in active_practices(c, &[], seed.postcodes)? {
+        let members = active_practices(c, &[], seed.postcodes)?;
+        for ods in &members {
             let input = IctMembershipInput {
                 ict_code: seed.code.into(),
-                ods_code: ods,
+                ods_code: ods.clone(),
                 start_date: seed.start.into(),
                 end_date: None,
             };
             add::<IctMembershipRow>(c, actor, journal, input, |_| {})?;
             ict_members += 1;
+        }
+        // Demo PCNs: the ICT's practices in one network, or two for a large ICT (alternate
+        // practices, in ODS code order), each practice in exactly one.
+        let halves: &[&str] = if members.len() >= 8 { &["North", "South"] } else { &[""] };
+        for (h, half) in halves.iter().enumerate() {
+            let place = seed.name.trim_end_matches(" Integrated Care Team");
+            let code = demo_pcn_code(pcn_codes.len());
+            add::<PcnRow>(
+                c,
+                actor,
+                journal,
+                PcnInput {
+                    code: code.clone(),
+                    name: format!("{place}{}{half} PCN (demo)", if half.is_empty() { "" } else { " " }),
+                    icb_code: Some("QNC".into()),
+                    description: Some(format!(
+                        "Demo Primary Care Network: practices of {}; not a real PCN, and its code is not a real ODS code.",
+                        seed.name
+                    )),
+                    ..Default::default()
+                },
+                |r| r.0.source = SOURCE_DEMO.to_string(),
+            )?;
+            pcn_codes.push(code.clone());
+            for ods in members.iter().skip(h).step_by(halves.len()) {
+                let input = PcnMembershipInput {
+                    pcn_code: code.clone(),
+                    ods_code: ods.clone(),
+                    start_date: PCN_START.into(),
+                    end_date: None,
+                };
+                add::<PcnMembershipRow>(c, actor, journal, input, |_| {})?;
+                pcn_members += 1;
+            }
         }
         let partners: [(&str, PartnerServiceKind, Option<&str>); 4] = [
             ("Community nursing and therapies", PartnerServiceKind::Community, Some("RRE")),
@@ -234,12 +280,26 @@ fn groupings(c: &mut DbConnection, actor: &Actor) -> DomainResult<String> {
         }
     }
 
-    let placements = placements(c, actor, journal)?;
+    let placements = placements(c, actor, journal, &pcn_codes)?;
     audit::record_all(c, actor, std::mem::take(journal))?;
     Ok(format!(
-        "2 federations with {memberships} member practices, {} ICTs with {ict_members} member practices and {services} partner services, {placements} demo placements",
-        icts.len()
+        "2 federations with {memberships} member practices, {} ICTs with {ict_members} member practices and {services} partner services, {} PCNs with {pcn_members} member practices, {placements} demo placements",
+        icts.len(),
+        pcn_codes.len()
     ))
+}
+
+/// The day Primary Care Networks began (the 2019 network contract).
+const PCN_START: NaiveDate = match NaiveDate::from_ymd_opt(2019, 7, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
+/// The code of the `n`th demo PCN: the ODS PCN shape (`U` and five digits) from the top of
+/// the range, `U99901` on, so the demo never borrows a code it could be mistaken for; the
+/// names say `(demo)` and the source is `demo`.
+pub fn demo_pcn_code(n: usize) -> String {
+    format!("U999{:02}", n + 1)
 }
 
 struct Post<'a> {
@@ -255,11 +315,16 @@ struct Post<'a> {
     funding: Funding,
 }
 
-fn placements(c: &mut DbConnection, actor: &Actor, journal: &mut Vec<audit::Pending>) -> DomainResult<usize> {
+fn placements(
+    c: &mut DbConnection,
+    actor: &Actor,
+    journal: &mut Vec<audit::Pending>,
+    pcns: &[String],
+) -> DomainResult<usize> {
     let north_staffs = active_practices(c, &["05G"], &[])?;
     let suffolk = active_practices(c, &["06L", "07K"], &[])?;
     let meir = active_practices(c, &[], &["ST3 "])?;
-    if north_staffs.len() < 14 || suffolk.len() < 2 || meir.len() < 6 {
+    if north_staffs.len() < 14 || suffolk.len() < 2 || meir.len() < 6 || pcns.len() < 4 {
         return Err(DomainError::Conflict("the ODS extract lacks the practices the demo needs".into()));
     }
     let mut posts = Vec::new();
@@ -355,6 +420,28 @@ fn placements(c: &mut DbConnection, actor: &Actor, journal: &mut Vec<audit::Pend
         22.5,
         date(2024, 2, 5),
     ));
+    // Additional roles staff employed by the PCNs.
+    let pcn = |n: usize| pcns[n % pcns.len()].clone();
+    posts.push(hosted("DEMO-PCN-CP-01", "clinical-pharmacist", HostType::Pcn, &pcn(0), 37.5, date(2021, 4, 1)));
+    posts.push(hosted("DEMO-PCN-CP-02", "clinical-pharmacist", HostType::Pcn, &pcn(1), 30.0, date(2022, 9, 5)));
+    posts.push(hosted(
+        "DEMO-PCN-SPLW-01",
+        "social-prescribing-link-worker",
+        HostType::Pcn,
+        &pcn(0),
+        37.5,
+        date(2020, 1, 6),
+    ));
+    posts.push(hosted(
+        "DEMO-PCN-SPLW-02",
+        "social-prescribing-link-worker",
+        HostType::Pcn,
+        &pcn(3),
+        22.5,
+        date(2023, 3, 1),
+    ));
+    posts.push(hosted("DEMO-PCN-PA-01", "physician-associate", HostType::Pcn, &pcn(2), 37.5, date(2024, 10, 1)));
+    posts.push(hosted("DEMO-PCN-PA-02", "physician-associate", HostType::Pcn, &pcn(3), 30.0, date(2025, 2, 3)));
     // GP retainers work a few sessions a week; returners come back through the induction scheme.
     for i in 0..3 {
         let host = if i < 2 { meir[4 + i].clone() } else { suffolk[0].clone() };

@@ -8,6 +8,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod kinds;
 pub mod models;
 pub mod ods;
 pub mod pagination;

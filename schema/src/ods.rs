@@ -25,9 +25,12 @@ use crate::audit::{self, Action};
 use crate::db::{Db, DbConnection};
 use crate::domain::crud::new_id;
 use crate::error::{DomainError, FieldError};
+use crate::kinds::{AffiliationKind, OrgKind};
+use crate::models::organisation::{AffiliationRow, Common, OrganisationRow};
+use crate::models::practice::PracticeDetailsRow;
 use crate::models::practice::{join_address, PracticeRow, PracticeStatus};
 use crate::models::SOURCE_ODS;
-use crate::tables::{practice_commissioners, practices};
+use crate::tables::{affiliations, organisations, practice_details, practices};
 use crate::validate::{is_ods_code, is_practice_ods_code, normalise_postcode, parse_ods_date};
 
 /// How to run an import.
@@ -197,9 +200,8 @@ struct ParsedPractices {
     problems: Vec<RowProblem>,
 }
 
-/// One practice → commissioner period.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
-#[diesel(table_name = practice_commissioners, treat_none_as_null = true)]
+/// One practice → commissioner period, as the file gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct MembershipRow {
     ods_code: String,
     commissioner_code: String,
@@ -492,8 +494,9 @@ fn strict_error(problems: &[RowProblem]) -> DomainError {
 /// Bind parameters allowed in one statement: SQLite's default `SQLITE_MAX_VARIABLE_NUMBER`
 /// and PostgreSQL's 16-bit parameter count.
 /// Columns, hence bind parameters, per inserted row.
-const PRACTICE_COLUMNS: usize = 18;
-const MEMBERSHIP_COLUMNS: usize = 4;
+const ORGANISATION_COLUMNS: usize = 11;
+const PRACTICE_DETAIL_COLUMNS: usize = 9;
+const AFFILIATION_COLUMNS: usize = 9;
 
 /// A new practice from its file row.
 fn new_practice(p: &OdsPractice, now: NaiveDateTime) -> PracticeRow {
@@ -573,11 +576,7 @@ fn apply_practices(
         next.version = current.version + 1;
         next.updated_at = now;
         // The version guard catches an API edit committed since the load (PostgreSQL).
-        let changed = diesel::update(
-            practices::table.filter(practices::id.eq(&current.id)).filter(practices::version.eq(current.version)),
-        )
-        .set(&next)
-        .execute(conn)?;
+        let changed = next.write_over(conn, current.version)?;
         if changed == 0 {
             return Err(DomainError::Conflict(format!(
                 "practice {} changed while the import ran; run the import again",
@@ -596,50 +595,106 @@ fn apply_practices(
 }
 
 fn insert_practices(conn: &mut DbConnection, rows: &[PracticeRow]) -> Result<usize, DomainError> {
-    Ok(crate::insert_chunked!(conn, practices::table, rows, PRACTICE_COLUMNS))
+    let (orgs, details): (Vec<OrganisationRow>, Vec<PracticeDetailsRow>) = rows.iter().map(PracticeRow::parts).unzip();
+    let n = crate::insert_chunked!(conn, organisations::table, &orgs, ORGANISATION_COLUMNS);
+    crate::insert_chunked!(conn, practice_details::table, &details, PRACTICE_DETAIL_COLUMNS);
+    Ok(n)
 }
 
-fn insert_memberships(conn: &mut DbConnection, rows: &[MembershipRow]) -> Result<usize, DomainError> {
-    Ok(crate::insert_chunked!(conn, practice_commissioners::table, rows, MEMBERSHIP_COLUMNS))
+/// Creates the commissioners named by `codes` that are not yet organisations; returns the
+/// codes that are commissioners afterwards (a code held by another kind is not one).
+fn ensure_commissioners(conn: &mut DbConnection, codes: HashSet<&str>) -> Result<HashSet<String>, DomainError> {
+    let wanted: Vec<String> = codes.into_iter().map(str::to_string).collect();
+    let mut held: HashMap<String, String> = HashMap::new();
+    for chunk in wanted.chunks(1000) {
+        let rows: Vec<(String, String)> = organisations::table
+            .filter(organisations::code.eq_any(chunk))
+            .select((organisations::code, organisations::kind))
+            .load(conn)?;
+        held.extend(rows);
+    }
+    let now = crate::now();
+    let kind = OrgKind::Commissioner;
+    let new: Vec<OrganisationRow> = wanted
+        .iter()
+        .filter(|c| !held.contains_key(c.as_str()))
+        .map(|code| {
+            // The files carry no names for commissioners: each is named by its code.
+            Common {
+                id: &new_id(),
+                code,
+                kind,
+                name: code,
+                status: kind.default_status(),
+                opened_on: None,
+                closed_on: None,
+                source: SOURCE_ODS,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            }
+            .row()
+        })
+        .collect();
+    crate::insert_chunked!(conn, organisations::table, &new, ORGANISATION_COLUMNS);
+    let mut commissioners: HashSet<String> =
+        held.into_iter().filter(|(_, k)| k == kind.as_str()).map(|(code, _)| code).collect();
+    commissioners.extend(new.into_iter().map(|o| o.code));
+    Ok(commissioners)
 }
 
-/// Inserts new memberships and updates changed end dates, for practices held here only.
+/// Inserts new commissioner periods (as `commissioned_by` affiliations) and updates changed
+/// end dates, for practices held here only.
 fn apply_memberships(
     conn: &mut DbConnection,
     known: &HashSet<String>,
     rows: &[MembershipRow],
     report: &mut ImportReport,
 ) -> Result<(), DomainError> {
-    let existing: Vec<MembershipRow> = practice_commissioners::table.load(conn)?;
-    let existing: HashMap<(&str, &str, NaiveDate), Option<NaiveDate>> = existing
-        .iter()
-        .map(|m| ((m.ods_code.as_str(), m.commissioner_code.as_str(), m.start_date), m.end_date))
-        .collect();
-    let mut inserts: Vec<&MembershipRow> = Vec::new();
+    let kind = AffiliationKind::CommissionedBy;
+    let existing: Vec<AffiliationRow> = affiliations::table
+        .filter(affiliations::kind.eq(kind.as_str()))
+        .select(affiliations::all_columns)
+        .load(conn)?;
+    let existing: HashMap<(&str, &str, NaiveDate), &AffiliationRow> =
+        existing.iter().map(|a| ((a.member_code.as_str(), a.parent_code.as_str(), a.start_date), a)).collect();
+    let commissioners = ensure_commissioners(
+        conn,
+        rows.iter().filter(|m| known.contains(&m.ods_code)).map(|m| m.commissioner_code.as_str()).collect(),
+    )?;
+    let now = crate::now();
+    let mut inserts: Vec<AffiliationRow> = Vec::new();
     for m in rows {
-        if !known.contains(&m.ods_code) {
+        if !known.contains(&m.ods_code) || !commissioners.contains(&m.commissioner_code) {
             report.memberships_skipped_unknown_practice += 1;
             continue;
         }
         match existing.get(&(m.ods_code.as_str(), m.commissioner_code.as_str(), m.start_date)) {
-            None => inserts.push(m),
-            Some(end) if *end == m.end_date => report.memberships_unchanged += 1,
-            Some(_) => {
-                use practice_commissioners::dsl as pc;
-                diesel::update(
-                    pc::practice_commissioners
-                        .filter(pc::ods_code.eq(&m.ods_code))
-                        .filter(pc::commissioner_code.eq(&m.commissioner_code))
-                        .filter(pc::start_date.eq(m.start_date)),
-                )
-                .set(pc::end_date.eq(m.end_date))
-                .execute(conn)?;
+            None => inserts.push(AffiliationRow {
+                id: new_id(),
+                kind: kind.as_str().to_string(),
+                member_code: m.ods_code.clone(),
+                parent_code: m.commissioner_code.clone(),
+                start_date: m.start_date,
+                end_date: m.end_date,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            }),
+            Some(a) if a.end_date == m.end_date => report.memberships_unchanged += 1,
+            Some(a) => {
+                diesel::update(affiliations::table.filter(affiliations::id.eq(&a.id)))
+                    .set((
+                        affiliations::end_date.eq(m.end_date),
+                        affiliations::version.eq(a.version + 1),
+                        affiliations::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
                 report.memberships_updated += 1;
             }
         }
     }
-    let inserts: Vec<MembershipRow> = inserts.into_iter().cloned().collect();
-    report.memberships_inserted = insert_memberships(conn, &inserts)?;
+    report.memberships_inserted = crate::insert_chunked!(conn, affiliations::table, &inserts, AFFILIATION_COLUMNS);
     Ok(())
 }
 

@@ -1,6 +1,82 @@
 //! Diesel table definitions, shared by both backends. Column order matches the migrations.
+//! Organisations of every kind are one table with a detail table per kind; the kinds'
+//! records are read through views (marked below) and written through the tables.
 
 diesel::table! {
+    organisations (code) {
+        id -> Text,
+        code -> Text,
+        kind -> Text,
+        name -> Text,
+        status -> Text,
+        opened_on -> Nullable<Date>,
+        closed_on -> Nullable<Date>,
+        source -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    practice_details (code) {
+        code -> Text,
+        address_lines -> Nullable<Text>,
+        postcode -> Text,
+        region_code -> Nullable<Text>,
+        icb_code -> Nullable<Text>,
+        commissioner_code -> Nullable<Text>,
+        list_size -> Nullable<Integer>,
+        merged_into -> Nullable<Text>,
+        phone -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    group_details (code) {
+        code -> Text,
+        ods_code -> Nullable<Text>,
+        icb_code -> Nullable<Text>,
+        description -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ict_details (code) {
+        code -> Text,
+        icb_code -> Nullable<Text>,
+        locality -> Nullable<Text>,
+        population -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    affiliations (id) {
+        id -> Text,
+        kind -> Text,
+        member_code -> Text,
+        parent_code -> Text,
+        start_date -> Date,
+        end_date -> Nullable<Date>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    partner_service_details (affiliation_id) {
+        affiliation_id -> Text,
+        name -> Text,
+        service_kind -> Text,
+    }
+}
+
+// Views: each kind's records as read (organisations joined with the kind's details).
+// They are written through the tables above.
+
+diesel::table! {
+    /// View: organisations of kind practice with their details.
     practices (id) {
         id -> Text,
         ods_code -> Text,
@@ -24,18 +100,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    practice_commissioners (ods_code, commissioner_code, start_date) {
-        ods_code -> Text,
-        commissioner_code -> Text,
-        start_date -> Date,
-        end_date -> Nullable<Date>,
-    }
-}
-
-diesel::table! {
-    federations (id) {
+    /// View: federations and PCNs (groups of practices) with their details.
+    group_organisations (id) {
         id -> Text,
         code -> Text,
+        kind -> Text,
         name -> Text,
         ods_code -> Nullable<Text>,
         icb_code -> Nullable<Text>,
@@ -48,6 +117,7 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// View: organisations of kind ict with their details.
     integrated_care_teams (id) {
         id -> Text,
         code -> Text,
@@ -64,32 +134,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    federation_memberships (id) {
-        id -> Text,
-        federation_code -> Text,
-        ods_code -> Text,
-        start_date -> Date,
-        end_date -> Nullable<Date>,
-        version -> Integer,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    ict_memberships (id) {
-        id -> Text,
-        ict_code -> Text,
-        ods_code -> Text,
-        start_date -> Date,
-        end_date -> Nullable<Date>,
-        version -> Integer,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
+    /// View: partner-service affiliations of ICTs with their details.
     ict_partner_services (id) {
         id -> Text,
         ict_code -> Text,
@@ -101,6 +146,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        member_code -> Text,
     }
 }
 
@@ -134,17 +180,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    placement_records (id) {
+        id -> Text,
+        staff_ref -> Text,
+        role_code -> Text,
+        programme_code -> Nullable<Text>,
+        host_type -> Text,
+        host_code -> Text,
+        hours_per_week -> Double,
+        start_date -> Date,
+        end_date -> Nullable<Date>,
+        funding -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        source -> Text,
+        created_by -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// View: placement records with the name of an external host.
     placements (id) {
         id -> Text,
         staff_ref -> Text,
         role_code -> Text,
         programme_code -> Nullable<Text>,
         host_type -> Text,
-        host_practice -> Nullable<Text>,
-        host_federation -> Nullable<Text>,
-        host_ict -> Nullable<Text>,
-        external_host_name -> Nullable<Text>,
-        external_host_code -> Nullable<Text>,
+        host_code -> Text,
+        host_name -> Nullable<Text>,
         hours_per_week -> Double,
         start_date -> Date,
         end_date -> Nullable<Date>,
@@ -176,15 +241,19 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    practice_details,
+    group_details,
+    ict_details,
+    affiliations,
+    partner_service_details,
     practices,
-    practice_commissioners,
-    federations,
+    group_organisations,
     integrated_care_teams,
-    federation_memberships,
-    ict_memberships,
     ict_partner_services,
     roles,
     programmes,
+    placement_records,
     placements,
     audit_events,
 );

@@ -187,6 +187,12 @@ pub fn is_practice_ods_code(s: &str) -> bool {
     b.len() == 6 && b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit)
 }
 
+/// A Primary Care Network ODS code: `U` and five digits, e.g. `U81234`.
+pub fn is_pcn_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 6 && b[0] == b'U' && b[1..].iter().all(u8::is_ascii_digit)
+}
+
 /// An ODS organisation code of any kind (trusts `RRE`, commissioners `05G`, sites `RRE01`).
 pub fn is_ods_code(s: &str) -> bool {
     (3..=10).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())

@@ -102,9 +102,24 @@ fn all_practices(db: &Db) -> Vec<PracticeRow> {
 }
 
 fn all_memberships(db: &Db) -> Vec<MembershipRow> {
-    use practice_commissioners::dsl as pc;
-    db.read(|c| Ok(pc::practice_commissioners.order((pc::ods_code, pc::commissioner_code, pc::start_date)).load(c)?))
-        .unwrap()
+    use affiliations::dsl as a;
+    let rows: Vec<(String, String, NaiveDate, Option<NaiveDate>)> = db
+        .read(|c| {
+            Ok(a::affiliations
+                .filter(a::kind.eq(AffiliationKind::CommissionedBy.as_str()))
+                .order((a::member_code, a::parent_code, a::start_date))
+                .select((a::member_code, a::parent_code, a::start_date, a::end_date))
+                .load(c)?)
+        })
+        .unwrap();
+    rows.into_iter()
+        .map(|(ods_code, commissioner_code, start_date, end_date)| MembershipRow {
+            ods_code,
+            commissioner_code,
+            start_date,
+            end_date,
+        })
+        .collect()
 }
 
 fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
@@ -195,11 +210,14 @@ fn full_2019_files_import_once_then_change_nothing_then_only_what_changed() {
         // Locally held knowledge the file does not carry must survive a re-import, and a
         // practice missing from the file must be left alone.
         db.write(|c| {
-            diesel::update(practices::table.filter(practices::ods_code.eq("A81002")))
-                .set(practices::list_size.eq(Some(9_000)))
+            diesel::update(practice_details::table.filter(practice_details::code.eq("A81002")))
+                .set(practice_details::list_size.eq(Some(9_000)))
                 .execute(c)?;
-            diesel::update(practices::table.filter(practices::ods_code.eq("A81003")))
-                .set((practices::status.eq("merged"), practices::merged_into.eq(Some("A81001"))))
+            diesel::update(organisations::table.filter(organisations::code.eq("A81003")))
+                .set(organisations::status.eq("merged"))
+                .execute(c)?;
+            diesel::update(practice_details::table.filter(practice_details::code.eq("A81003")))
+                .set(practice_details::merged_into.eq(Some("A81001")))
                 .execute(c)?;
             let mut own = new_practice(
                 &practice_from_fields(&fields(
@@ -210,7 +228,7 @@ fn full_2019_files_import_once_then_change_nothing_then_only_what_changed() {
                 crate::now(),
             );
             own.source = "api".to_string();
-            diesel::insert_into(practices::table).values(&own).execute(c)?;
+            insert_practices(c, std::slice::from_ref(&own))?;
             Ok(())
         })
         .unwrap();

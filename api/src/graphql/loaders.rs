@@ -13,7 +13,7 @@ use async_graphql::dataloader::Loader;
 use chrono::NaiveDate;
 use pcr_schema::domain::lookups;
 use pcr_schema::domain::placements::{self as placement_queries, PlacementParent, PlacementQuery};
-use pcr_schema::domain::practices::{self as practice_queries, GroupKind, PracticeQuery};
+use pcr_schema::domain::practices::{self as practice_queries, PracticeQuery};
 use pcr_schema::models::federation::Federation;
 use pcr_schema::models::ict::IntegratedCareTeam;
 use pcr_schema::models::membership::{FederationMembership, IctMembership, PartnerService};
@@ -259,7 +259,6 @@ pub struct PlacementCountOf(pub PlacementsOf);
 /// statement brings those pages too and they wait in the placement loader.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MembersOf {
-    pub kind: GroupKind,
     pub code: String,
     pub args: Arc<PracticeQuery>,
     pub placements: Option<NestedPlacements>,
@@ -268,7 +267,7 @@ pub struct MembersOf {
 // As for PlacementsOf: the arguments are compared, not hashed.
 impl std::hash::Hash for MembersOf {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self.kind, &self.code).hash(state);
+        self.code.hash(state);
     }
 }
 
@@ -401,28 +400,21 @@ impl Loader<MembersOf> for Loaders {
 
     async fn load(&self, keys: &[MembersOf]) -> Result<HashMap<MembersOf, (Page<Practice>, i64)>, Self::Error> {
         let mut out = HashMap::new();
-        for ((kind, args, nested), group) in by_args(keys, |k| (k.kind, k.args.clone(), k.placements.clone())) {
+        for ((args, nested), group) in by_args(keys, |k| (k.args.clone(), k.placements.clone())) {
             let query: &PracticeQuery = &args;
             let codes: Vec<String> = group.iter().map(|k| k.code.clone()).collect();
             let mut pages = match &nested {
-                None => domain(|| practice_queries::members_by_group(&self.db, kind, &codes, query))?,
+                None => domain(|| practice_queries::members_by_group(&self.db, &codes, query))?,
                 Some(n) => {
                     let pq: &PlacementQuery = &n.args;
                     let (pages, placements) = domain(|| {
-                        practice_queries::members_with_placements(
-                            &self.db,
-                            self.actor.as_ref(),
-                            kind,
-                            &codes,
-                            query,
-                            pq,
-                        )
+                        practice_queries::members_with_placements(&self.db, self.actor.as_ref(), &codes, query, pq)
                     })?;
                     if let Some(found) = placements {
                         self.prime(found.roles.into_iter().map(|(code, role)| (RoleKey(code), role)));
                         self.prime(found.pages.into_iter().map(|(ods, page)| {
                             let key = PlacementsOf {
-                                parent: PlacementParent::Practice,
+                                parent: PlacementParent::Host,
                                 key: ods,
                                 args: n.args.clone(),
                                 with_roles: n.with_roles,

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use async_graphql::{Context, InputType, Interface, Lookahead, Object, Result, SimpleObject, Union, ID};
 use pcr_schema::date::Date;
 use pcr_schema::domain::placements::PlacementParent;
-use pcr_schema::domain::practices::GroupKind;
 use pcr_schema::models::federation::Federation;
 use pcr_schema::models::ict::{IctStatus, IntegratedCareTeam};
 use pcr_schema::models::membership::{FederationMembership, IctMembership, PartnerService, PartnerServiceKind};
@@ -95,7 +94,6 @@ fn nested_placements(ctx: &Context<'_>) -> Option<NestedPlacements> {
 /// A group's member practices as a connection, batched with its siblings'.
 async fn members_of(
     ctx: &Context<'_>,
-    kind: GroupKind,
     code: &str,
     page: PageArgs,
     filter: Option<PracticeFilter>,
@@ -103,7 +101,7 @@ async fn members_of(
 ) -> Result<Conn<PracticeNode>> {
     let how = page.resolve(PracticeOrder::token(order_by))?;
     let query = PracticeFilter::query(filter, &how);
-    let k = MembersOf { kind, code: code.to_string(), args: Arc::new(query), placements: nested_placements(ctx) };
+    let k = MembersOf { code: code.to_string(), args: Arc::new(query), placements: nested_placements(ctx) };
     let (p, total) = loader(ctx)?
         .load_one(k)
         .await?
@@ -245,7 +243,7 @@ impl PracticeNode {
         #[graphql(desc = "Sort order (default by creation time, oldest first)")] order_by: Option<PlacementOrder>,
     ) -> Result<Conn<PlacementNode>> {
         let page = PageArgs::new(first, after, last, before);
-        placements_of(ctx, PlacementParent::Practice, &self.0.ods_code, page, filter, order_by).await
+        placements_of(ctx, PlacementParent::Host, &self.0.ods_code, page, filter, order_by).await
     }
 }
 
@@ -319,7 +317,7 @@ impl FederationNode {
         #[graphql(desc = "Sort order (default by ODS code, ascending)")] order_by: Option<PracticeOrder>,
     ) -> Result<Conn<PracticeNode>> {
         let page = PageArgs::new(first, after, last, before);
-        members_of(ctx, GroupKind::Federation, &self.0.code, page, filter, order_by).await
+        members_of(ctx, &self.0.code, page, filter, order_by).await
     }
     /// Every membership period, past and present.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<FederationMembershipNode>> {
@@ -344,7 +342,7 @@ impl FederationNode {
         #[graphql(desc = "Sort order (default by creation time, oldest first)")] order_by: Option<PlacementOrder>,
     ) -> Result<Conn<PlacementNode>> {
         let page = PageArgs::new(first, after, last, before);
-        placements_of(ctx, PlacementParent::Federation, &self.0.code, page, filter, order_by).await
+        placements_of(ctx, PlacementParent::Host, &self.0.code, page, filter, order_by).await
     }
 }
 
@@ -423,7 +421,7 @@ impl IctNode {
         #[graphql(desc = "Sort order (default by ODS code, ascending)")] order_by: Option<PracticeOrder>,
     ) -> Result<Conn<PracticeNode>> {
         let page = PageArgs::new(first, after, last, before);
-        members_of(ctx, GroupKind::Ict, &self.0.code, page, filter, order_by).await
+        members_of(ctx, &self.0.code, page, filter, order_by).await
     }
     /// Every membership period, past and present.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<IctMembershipNode>> {
@@ -453,7 +451,7 @@ impl IctNode {
         #[graphql(desc = "Sort order (default by creation time, oldest first)")] order_by: Option<PlacementOrder>,
     ) -> Result<Conn<PlacementNode>> {
         let page = PageArgs::new(first, after, last, before);
-        placements_of(ctx, PlacementParent::Ict, &self.0.code, page, filter, order_by).await
+        placements_of(ctx, PlacementParent::Host, &self.0.code, page, filter, order_by).await
     }
 }
 
@@ -728,7 +726,7 @@ impl PlacementNode {
             (HostType::Ict, Some(c)) => l.load_one(IctKey(c)).await?.map(|i| Host::IntegratedCareTeam(IctNode(i))),
             (HostType::External, code) => Some(Host::External(ExternalHost {
                 name: self.0.host_name.clone().unwrap_or_default(),
-                ods_code: code,
+                ods_code: code.filter(|c| !pcr_schema::kinds::is_own_external_code(c)),
             })),
             _ => None,
         })

@@ -14,6 +14,15 @@ pub fn federation() -> Value {
            "description": "The active practices of commissioner 05G (North Staffordshire)."})
 }
 
+pub fn pcn() -> Value {
+    json!({"code": "U99901", "name": "Meir North PCN (demo)", "icbCode": "QNC",
+           "description": "Demo Primary Care Network: practices of Meir Integrated Care Team."})
+}
+
+pub fn pcn_membership() -> Value {
+    json!({"pcnCode": "U99901", "odsCode": "M83047", "startDate": "2019-07-01"})
+}
+
 pub fn ict() -> Value {
     json!({"code": "ICT-MEIR", "name": "Meir Integrated Care Team", "icbCode": "QNC",
            "locality": "Meir, Stoke-on-Trent (ST3)", "population": 52000, "status": "early_adopter"})

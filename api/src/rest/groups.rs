@@ -1,19 +1,18 @@
-//! `/api/v1/federations` and `/api/v1/icts`: groups of practices and their relations.
+//! `/api/v1/pcns`, `/api/v1/federations` and `/api/v1/icts`: groups of practices and their
+//! relations. What differs between the kinds is asked of [`OrgKind`].
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use pcr_schema::domain::crud;
 use pcr_schema::domain::groups::{self as queries, GroupQuery};
+use pcr_schema::domain::organisations;
 use pcr_schema::domain::placements::{self as placement_queries, PlacementQuery};
 use pcr_schema::domain::practices::{self as practice_queries, MemberOf, PracticeQuery};
-use pcr_schema::models::federation::FederationRow;
-use pcr_schema::models::ict::IctRow;
-use pcr_schema::models::placement::HostType;
+use pcr_schema::kinds::OrgKind;
 use pcr_schema::{Db, Scope};
 
 use super::blocking;
 use super::list::schemas::{
     FederationList, FederationMembershipItems, IctMembershipItems, IntegratedCareTeamList, PartnerServiceItems,
-    PlacementList, PracticeList,
+    PcnList, PcnMembershipItems, PlacementList, PracticeList,
 };
 use super::list::{items, list};
 use super::params::{NoParams, Params};
@@ -36,6 +35,25 @@ pub mod federation {
         key = "Federation id or code, e.g. NSGPF",
         write_scope = "reference:write",
         example = crate::rest::examples::federation,
+        patch_example = crate::rest::examples::federation_patch,
+        delete = delete
+    );
+}
+
+pub mod pcn {
+    use pcr_schema::models::federation::{Pcn, PcnInput, PcnRow};
+    crate::entity_handlers!(
+        entity = PcnRow,
+        view = Pcn,
+        input = PcnInput,
+        name = "Pcn",
+        noun = "a Primary Care Network",
+        tag = "pcns",
+        collection = "/api/v1/pcns",
+        item = "/api/v1/pcns/{key}",
+        key = "PCN id or ODS code, e.g. U99901",
+        write_scope = "reference:write",
+        example = crate::rest::examples::pcn,
         patch_example = crate::rest::examples::federation_patch,
         delete = delete
     );
@@ -75,6 +93,71 @@ pub async fn list_federations(
     list(&req, query.into_inner(), move |q| queries::list_federations(&db, q)).await
 }
 
+/// List Primary Care Networks
+///
+/// PCNs filtered by name or ODS code, ICB and when they last changed, in pages.
+#[utoipa::path(get, path = "/api/v1/pcns", tag = "pcns", operation_id = "listPcns",
+    params(GroupQuery),
+    responses(ListOk<PcnList>, BadRequest, NotAcceptable, Unprocessable))]
+pub async fn list_pcns(req: HttpRequest, db: web::Data<Db>, query: Params<GroupQuery>) -> ApiResult<HttpResponse> {
+    let db = db.get_ref().clone();
+    list(&req, query.into_inner(), move |q| queries::list_pcns(&db, q)).await
+}
+
+/// List a PCN's practices
+///
+/// The practices that are members of the PCN on a day (`active_on`, default today), with the
+/// practice filters.
+#[utoipa::path(get, path = "/api/v1/pcns/{key}/practices", tag = "pcns", operation_id = "listPcnPractices",
+    params(("key" = String, Path, description = "PCN id or ODS code"), PracticeQuery),
+    responses(ListOk<PracticeList>, BadRequest, NotFound, NotAcceptable, Unprocessable))]
+pub async fn pcn_practices(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    key: web::Path<String>,
+    query: Params<PracticeQuery>,
+) -> ApiResult<HttpResponse> {
+    member_practices(req, db, OrgKind::Pcn, key.into_inner(), query.into_inner()).await
+}
+
+/// List a PCN's placements
+///
+/// Placements hosted by the PCN itself (most additional roles staff), with the placement
+/// filters. Needs `placements:read`.
+#[utoipa::path(get, path = "/api/v1/pcns/{key}/placements", tag = "pcns", operation_id = "listPcnPlacements",
+    params(("key" = String, Path, description = "PCN id or ODS code"), PlacementQuery),
+    security(("bearer" = ["placements:read"])),
+    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
+pub async fn pcn_placements(
+    req: HttpRequest,
+    caller: Caller,
+    db: web::Data<Db>,
+    key: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    hosted_placements(req, caller, db, OrgKind::Pcn, key.into_inner()).await
+}
+
+/// List a PCN's memberships
+///
+/// Every membership period of the PCN, past, present and planned.
+#[utoipa::path(get, path = "/api/v1/pcns/{key}/memberships", tag = "pcns", operation_id = "listPcnMemberships",
+    params(("key" = String, Path, description = "PCN id or ODS code")),
+    responses(ItemsOk<PcnMembershipItems>, BadRequest, NotFound, NotAcceptable, Unprocessable))]
+pub async fn pcn_memberships(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    key: web::Path<String>,
+    _none: Params<NoParams>,
+) -> ApiResult<HttpResponse> {
+    let db = db.get_ref().clone();
+    let list = blocking(move || {
+        let code = organisations::code_of(&db, OrgKind::Pcn, &key)?;
+        queries::pcn_memberships(&db, &code)
+    })
+    .await?;
+    items(&req, list)
+}
+
 /// List Integrated Care Teams
 ///
 /// ICTs filtered by name or code, status, ICB and when they last changed, in pages.
@@ -86,41 +169,10 @@ pub async fn list_icts(req: HttpRequest, db: web::Data<Db>, query: Params<GroupQ
     list(&req, query.into_inner(), move |q| queries::list_icts(&db, q)).await
 }
 
-/// Which group a nested request is about.
-#[derive(Clone, Copy)]
-enum Group {
-    Federation,
-    Ict,
-}
-
-impl Group {
-    /// The group's code (404 when it does not exist).
-    fn code(self, db: &Db, key: &str) -> pcr_schema::DomainResult<String> {
-        Ok(match self {
-            Group::Federation => crud::get::<FederationRow>(db, None, key)?.code,
-            Group::Ict => crud::get::<IctRow>(db, None, key)?.code,
-        })
-    }
-
-    fn host_type(self) -> HostType {
-        match self {
-            Group::Federation => HostType::Federation,
-            Group::Ict => HostType::Ict,
-        }
-    }
-
-    fn members(self, code: String, day: chrono::NaiveDate) -> MemberOf {
-        match self {
-            Group::Federation => MemberOf::Federation(code, day),
-            Group::Ict => MemberOf::Ict(code, day),
-        }
-    }
-}
-
 async fn member_practices(
     req: HttpRequest,
     db: web::Data<Db>,
-    group: Group,
+    kind: OrgKind,
     key: String,
     query: PracticeQuery,
 ) -> ApiResult<HttpResponse> {
@@ -128,9 +180,9 @@ async fn member_practices(
     let day = query.active_on.unwrap_or_else(pcr_schema::today);
     let code = {
         let db = db.clone();
-        blocking(move || group.code(&db, &key)).await?
+        blocking(move || organisations::code_of(&db, kind, &key)).await?
     };
-    let members = group.members(code, day);
+    let members = MemberOf(code, day);
     list(&req, query, move |q| practice_queries::list(&db, q, Some(&members))).await
 }
 
@@ -138,7 +190,7 @@ async fn hosted_placements(
     req: HttpRequest,
     caller: Caller,
     db: web::Data<Db>,
-    group: Group,
+    kind: OrgKind,
     key: String,
 ) -> ApiResult<HttpResponse> {
     // The caller first: without the scope, whether the group exists is no answer.
@@ -147,9 +199,9 @@ async fn hosted_placements(
     let db = db.get_ref().clone();
     query.host = Some({
         let db = db.clone();
-        blocking(move || group.code(&db, &key)).await?
+        blocking(move || organisations::code_of(&db, kind, &key)).await?
     });
-    query.host_type = Some(group.host_type());
+    query.host_type = kind.host_type();
     list(&req, query, move |q| placement_queries::list(&db, caller.actor(), q)).await
 }
 
@@ -167,7 +219,7 @@ pub async fn federation_practices(
     key: web::Path<String>,
     query: Params<PracticeQuery>,
 ) -> ApiResult<HttpResponse> {
-    member_practices(req, db, Group::Federation, key.into_inner(), query.into_inner()).await
+    member_practices(req, db, OrgKind::Federation, key.into_inner(), query.into_inner()).await
 }
 
 /// List an ICT's practices
@@ -183,7 +235,7 @@ pub async fn ict_practices(
     key: web::Path<String>,
     query: Params<PracticeQuery>,
 ) -> ApiResult<HttpResponse> {
-    member_practices(req, db, Group::Ict, key.into_inner(), query.into_inner()).await
+    member_practices(req, db, OrgKind::Ict, key.into_inner(), query.into_inner()).await
 }
 
 /// List a federation's placements
@@ -201,7 +253,7 @@ pub async fn federation_placements(
     db: web::Data<Db>,
     key: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    hosted_placements(req, caller, db, Group::Federation, key.into_inner()).await
+    hosted_placements(req, caller, db, OrgKind::Federation, key.into_inner()).await
 }
 
 /// List an ICT's placements
@@ -217,7 +269,7 @@ pub async fn ict_placements(
     db: web::Data<Db>,
     key: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    hosted_placements(req, caller, db, Group::Ict, key.into_inner()).await
+    hosted_placements(req, caller, db, OrgKind::Ict, key.into_inner()).await
 }
 
 /// List a federation's memberships
@@ -235,7 +287,7 @@ pub async fn federation_memberships(
 ) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     let list = blocking(move || {
-        let code = Group::Federation.code(&db, &key)?;
+        let code = organisations::code_of(&db, OrgKind::Federation, &key)?;
         queries::federation_memberships(&db, &code)
     })
     .await?;
@@ -256,7 +308,7 @@ pub async fn ict_memberships(
 ) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     let list = blocking(move || {
-        let code = Group::Ict.code(&db, &key)?;
+        let code = organisations::code_of(&db, OrgKind::Ict, &key)?;
         queries::ict_memberships(&db, &code)
     })
     .await?;
@@ -278,7 +330,7 @@ pub async fn ict_partner_services(
 ) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     let list = blocking(move || {
-        let code = Group::Ict.code(&db, &key)?;
+        let code = organisations::code_of(&db, OrgKind::Ict, &key)?;
         queries::partner_services(&db, &code)
     })
     .await?;
@@ -298,6 +350,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(Resource::new("/federations/{key}/practices").get(federation_practices).done())
         .service(Resource::new("/federations/{key}/memberships").get(federation_memberships).done())
         .service(Resource::new("/federations/{key}/placements").get(federation_placements).done())
+        .service(Resource::new("/pcns").get(list_pcns).post(pcn::create).done())
+        .service(Resource::new("/pcns/{key}").get(pcn::get).put(pcn::put).patch(pcn::patch).delete(pcn::delete).done())
+        .service(Resource::new("/pcns/{key}/practices").get(pcn_practices).done())
+        .service(Resource::new("/pcns/{key}/memberships").get(pcn_memberships).done())
+        .service(Resource::new("/pcns/{key}/placements").get(pcn_placements).done())
         .service(Resource::new("/icts").get(list_icts).post(ict::create).done())
         .service(Resource::new("/icts/{key}").get(ict::get).put(ict::put).patch(ict::patch).delete(ict::delete).done())
         .service(Resource::new("/icts/{key}/practices").get(ict_practices).done())

@@ -66,9 +66,11 @@ macro_rules! items_schemas {
 }
 
 pub mod schemas {
-    use pcr_schema::models::federation::Federation;
+    use pcr_schema::domain::organisations::Member;
+    use pcr_schema::models::federation::{Federation, Pcn};
     use pcr_schema::models::ict::IntegratedCareTeam;
-    use pcr_schema::models::membership::{FederationMembership, IctMembership, PartnerService};
+    use pcr_schema::models::membership::{FederationMembership, IctMembership, PartnerService, PcnMembership};
+    use pcr_schema::models::organisation::{Affiliation, Organisation};
     use pcr_schema::models::placement::Placement;
     use pcr_schema::models::practice::Practice;
     use pcr_schema::models::programme::Programme;
@@ -76,6 +78,8 @@ pub mod schemas {
 
     list_schemas!(
         PracticeList => Practice,
+        OrganisationList => Organisation,
+        PcnList => Pcn,
         FederationList => Federation,
         IntegratedCareTeamList => IntegratedCareTeam,
         RoleList => Role,
@@ -86,6 +90,9 @@ pub mod schemas {
     items_schemas!(
         FederationItems => Federation,
         IntegratedCareTeamItems => IntegratedCareTeam,
+        AffiliationItems => Affiliation,
+        MemberItems => Member,
+        PcnMembershipItems => PcnMembership,
         FederationMembershipItems => FederationMembership,
         IctMembershipItems => IctMembership,
         PartnerServiceItems => PartnerService,
@@ -115,6 +122,7 @@ paged!(
     pcr_schema::domain::practices::PracticeQuery,
     pcr_schema::domain::placements::PlacementQuery,
     pcr_schema::domain::groups::GroupQuery,
+    pcr_schema::domain::organisations::OrganisationQuery,
     pcr_schema::domain::catalogue::RoleQuery,
     pcr_schema::domain::catalogue::ProgrammeQuery,
     pcr_schema::domain::changes::ChangeQuery

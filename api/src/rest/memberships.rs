@@ -24,6 +24,25 @@ pub mod federation_membership {
     );
 }
 
+pub mod pcn_membership {
+    use pcr_schema::models::membership::{PcnMembership, PcnMembershipInput, PcnMembershipRow};
+    crate::entity_handlers!(
+        entity = PcnMembershipRow,
+        view = PcnMembership,
+        input = PcnMembershipInput,
+        name = "PcnMembership",
+        noun = "a PCN membership",
+        tag = "memberships",
+        collection = "/api/v1/pcn-memberships",
+        item = "/api/v1/pcn-memberships/{key}",
+        key = "Membership id",
+        write_scope = "reference:write",
+        example = crate::rest::examples::pcn_membership,
+        patch_example = crate::rest::examples::membership_patch,
+        delete = delete
+    );
+}
+
 pub mod ict_membership {
     use pcr_schema::models::membership::{IctMembership, IctMembershipInput, IctMembershipRow};
     crate::entity_handlers!(
@@ -72,6 +91,7 @@ macro_rules! item_routes {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     item_routes!(cfg, federation_membership, "/federation-memberships", "/federation-memberships/{key}");
+    item_routes!(cfg, pcn_membership, "/pcn-memberships", "/pcn-memberships/{key}");
     item_routes!(cfg, ict_membership, "/ict-memberships", "/ict-memberships/{key}");
     item_routes!(cfg, partner_service, "/ict-partner-services", "/ict-partner-services/{key}");
 }

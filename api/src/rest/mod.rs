@@ -9,6 +9,7 @@ pub mod examples;
 pub mod groups;
 pub mod list;
 pub mod memberships;
+pub mod organisations;
 pub mod params;
 pub mod placements;
 pub mod practices;
@@ -27,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .configure(practices::routes)
+            .configure(organisations::routes)
             .configure(groups::routes)
             .configure(memberships::routes)
             .configure(catalogue::routes)

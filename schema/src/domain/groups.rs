@@ -1,4 +1,4 @@
-//! Reading federations and ICTs, their memberships and partner services.
+//! Reading PCNs, federations and ICTs, their memberships and partner services.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -9,11 +9,11 @@ use super::practices::{like_escape, lower};
 use crate::db::{Db, MultiBackend};
 use crate::error::DomainResult;
 use crate::keyset;
-use crate::models::federation::{Federation, FederationRow};
+use crate::models::federation::{Federation, FederationRow, GroupRow, Pcn, PcnRow};
 use crate::models::ict::{IctRow, IctStatus, IntegratedCareTeam};
-use crate::models::membership::{FederationMembership, IctMembership, PartnerService};
+use crate::models::membership::{FederationMembership, IctMembership, PartnerService, PcnMembership};
 use crate::pagination::{parse_text, parse_timestamp, ListWindow, Page, SortValue};
-use crate::tables::{federations, integrated_care_teams as icts};
+use crate::tables::{group_organisations as groups, integrated_care_teams as icts};
 
 /// Filters and paging for federation and ICT lists.
 #[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
@@ -84,7 +84,7 @@ macro_rules! group_list {
             };
             (v, r.id.clone())
         });
-        Ok(page.map(|r| r.view()))
+        Ok(page)
     }};
 }
 
@@ -96,20 +96,42 @@ fn icts_filtered(query: &GroupQuery) -> icts::BoxedQuery<'static, MultiBackend> 
     }
 }
 
-pub fn list_federations(db: &Db, query: &GroupQuery) -> DomainResult<Page<Federation>> {
+/// Federations or PCNs: the groups of one kind.
+fn groups_filtered(query: &GroupQuery, kind: crate::kinds::OrgKind) -> groups::BoxedQuery<'static, MultiBackend> {
+    group_filtered!(query, groups).filter(groups::kind.eq(kind.as_str()))
+}
+
+fn list_groups(db: &Db, query: &GroupQuery, kind: crate::kinds::OrgKind) -> DomainResult<Page<GroupRow>> {
     crate::validate::check_filters(query)?;
-    group_list!(db, query, federations, FederationRow, group_filtered!(query, federations))
+    group_list!(db, query, groups, GroupRow, groups_filtered(query, kind))
+}
+
+fn count_groups(db: &Db, query: &GroupQuery, kind: crate::kinds::OrgKind) -> DomainResult<i64> {
+    crate::validate::check_filters(query)?;
+    let q = groups_filtered(query, kind);
+    db.read(|c| Ok(q.count().get_result(c)?))
+}
+
+pub fn list_federations(db: &Db, query: &GroupQuery) -> DomainResult<Page<Federation>> {
+    Ok(list_groups(db, query, FederationRow::ORG_KIND)?.map(|r| FederationRow(r).view()))
 }
 
 pub fn count_federations(db: &Db, query: &GroupQuery) -> DomainResult<i64> {
-    crate::validate::check_filters(query)?;
-    let q = group_filtered!(query, federations);
-    db.read(|c| Ok(q.count().get_result(c)?))
+    count_groups(db, query, FederationRow::ORG_KIND)
+}
+
+pub fn list_pcns(db: &Db, query: &GroupQuery) -> DomainResult<Page<Pcn>> {
+    Ok(list_groups(db, query, PcnRow::ORG_KIND)?.map(|r| PcnRow(r).view()))
+}
+
+pub fn count_pcns(db: &Db, query: &GroupQuery) -> DomainResult<i64> {
+    count_groups(db, query, PcnRow::ORG_KIND)
 }
 
 pub fn list_icts(db: &Db, query: &GroupQuery) -> DomainResult<Page<IntegratedCareTeam>> {
     crate::validate::check_filters(query)?;
-    group_list!(db, query, icts, IctRow, icts_filtered(query))
+    let page: DomainResult<Page<IctRow>> = group_list!(db, query, icts, IctRow, icts_filtered(query));
+    Ok(page?.map(|r| r.view()))
 }
 
 pub fn count_icts(db: &Db, query: &GroupQuery) -> DomainResult<i64> {
@@ -122,6 +144,12 @@ pub fn count_icts(db: &Db, query: &GroupQuery) -> DomainResult<i64> {
 pub fn federation_memberships(db: &Db, federation_code: &str) -> DomainResult<Vec<FederationMembership>> {
     let key = federation_code.to_string();
     Ok(super::lookups::federation_memberships(db, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default())
+}
+
+/// Every membership period of a PCN, by practice then start.
+pub fn pcn_memberships(db: &Db, pcn_code: &str) -> DomainResult<Vec<PcnMembership>> {
+    let key = pcn_code.to_string();
+    Ok(super::lookups::pcn_memberships(db, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default())
 }
 
 /// Every membership period of an ICT, by practice then start.

@@ -8,17 +8,20 @@ use diesel::prelude::*;
 
 use crate::db::Db;
 use crate::error::DomainResult;
-use crate::models::federation::{Federation, FederationRow};
+use crate::kinds::{AffiliationKind, OrgKind};
+use crate::models::federation::{Federation, FederationRow, GroupRow, Pcn, PcnRow};
 use crate::models::ict::{IctRow, IntegratedCareTeam};
 use crate::models::membership::{
     FederationMembership, FederationMembershipRow, IctMembership, IctMembershipRow, PartnerService, PartnerServiceRow,
+    PcnMembership, PcnMembershipRow,
 };
+use crate::models::organisation::AffiliationRow;
 use crate::models::practice::{Practice, PracticeRow};
 use crate::models::programme::{Programme, ProgrammeRow};
 use crate::models::role::{Role, RoleRow};
 use crate::tables::{
-    federation_memberships as fm, federations, ict_memberships as im, ict_partner_services as ps,
-    integrated_care_teams as icts, practices, programmes, roles,
+    affiliations as aff, group_organisations as groups, ict_partner_services as ps, integrated_care_teams as icts,
+    practices, programmes, roles,
 };
 
 pub fn practices_by_ods(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Practice>> {
@@ -26,9 +29,19 @@ pub fn practices_by_ods(db: &Db, codes: &[String]) -> DomainResult<HashMap<Strin
     Ok(rows.into_iter().map(|r| (r.ods_code.clone(), r.view())).collect())
 }
 
+/// The groups (federations or PCNs) of `kind` with these codes.
+fn groups_by_code(db: &Db, kind: OrgKind, codes: &[String]) -> DomainResult<Vec<GroupRow>> {
+    db.load_direct(groups::table.filter(groups::kind.eq(kind.as_str())).filter(groups::code.eq_any(codes)))
+}
+
 pub fn federations_by_code(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Federation>> {
-    let rows: Vec<FederationRow> = db.load_direct(federations::table.filter(federations::code.eq_any(codes)))?;
-    Ok(rows.into_iter().map(|r| (r.code.clone(), r.view())).collect())
+    let rows = groups_by_code(db, FederationRow::ORG_KIND, codes)?;
+    Ok(rows.into_iter().map(|r| (r.code.clone(), FederationRow(r).view())).collect())
+}
+
+pub fn pcns_by_code(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Pcn>> {
+    let rows = groups_by_code(db, PcnRow::ORG_KIND, codes)?;
+    Ok(rows.into_iter().map(|r| (r.code.clone(), PcnRow(r).view())).collect())
 }
 
 pub fn icts_by_code(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, IntegratedCareTeam>> {
@@ -46,26 +59,45 @@ pub fn programmes_by_code(db: &Db, codes: &[String]) -> DomainResult<HashMap<Str
     Ok(rows.into_iter().map(|r| (r.code.clone(), r.view())).collect())
 }
 
+/// The parents' codes of each member on `day`, by member code: one statement.
+fn parent_codes(db: &Db, members: &[String], day: NaiveDate) -> DomainResult<Vec<(String, String)>> {
+    db.load_direct(
+        aff::table
+            .filter(aff::member_code.eq_any(members))
+            .filter(aff::start_date.le(day))
+            .filter(aff::end_date.is_null().or(aff::end_date.ge(day)))
+            .order((aff::member_code, aff::parent_code))
+            .select((aff::member_code, aff::parent_code)),
+    )
+}
+
+/// Sorts parents (by code) under their members.
+fn under_members<V: Clone>(pairs: Vec<(String, String)>, parents: &HashMap<String, V>) -> HashMap<String, Vec<V>> {
+    let mut out: HashMap<String, Vec<V>> = HashMap::new();
+    for (member, parent) in pairs {
+        if let Some(p) = parents.get(&parent) {
+            out.entry(member).or_default().push(p.clone());
+        }
+    }
+    out
+}
+
 /// The federations each practice belongs to on `day`.
 pub fn federations_of_practices(
     db: &Db,
     ods_codes: &[String],
     day: NaiveDate,
 ) -> DomainResult<HashMap<String, Vec<Federation>>> {
-    let rows: Vec<(String, FederationRow)> = db.load_direct(
-        fm::table
-            .inner_join(federations::table.on(federations::code.eq(fm::federation_code)))
-            .filter(fm::ods_code.eq_any(ods_codes))
-            .filter(fm::start_date.le(day))
-            .filter(fm::end_date.is_null().or(fm::end_date.ge(day)))
-            .order((fm::ods_code, federations::code))
-            .select((fm::ods_code, federations::all_columns)),
-    )?;
-    let mut out: HashMap<String, Vec<Federation>> = HashMap::new();
-    for (ods, f) in rows {
-        out.entry(ods).or_default().push(f.view());
-    }
-    Ok(out)
+    let pairs = parent_codes(db, ods_codes, day)?;
+    let codes: Vec<String> = pairs.iter().map(|(_, p)| p.clone()).collect();
+    Ok(under_members(pairs, &federations_by_code(db, &codes)?))
+}
+
+/// The PCNs each practice belongs to on `day`.
+pub fn pcns_of_practices(db: &Db, ods_codes: &[String], day: NaiveDate) -> DomainResult<HashMap<String, Vec<Pcn>>> {
+    let pairs = parent_codes(db, ods_codes, day)?;
+    let codes: Vec<String> = pairs.iter().map(|(_, p)| p.clone()).collect();
+    Ok(under_members(pairs, &pcns_by_code(db, &codes)?))
 }
 
 /// The ICTs each practice belongs to on `day`.
@@ -74,42 +106,47 @@ pub fn icts_of_practices(
     ods_codes: &[String],
     day: NaiveDate,
 ) -> DomainResult<HashMap<String, Vec<IntegratedCareTeam>>> {
-    let rows: Vec<(String, IctRow)> = db.load_direct(
-        im::table
-            .inner_join(icts::table.on(icts::code.eq(im::ict_code)))
-            .filter(im::ods_code.eq_any(ods_codes))
-            .filter(im::start_date.le(day))
-            .filter(im::end_date.is_null().or(im::end_date.ge(day)))
-            .order((im::ods_code, icts::code))
-            .select((im::ods_code, icts::all_columns)),
-    )?;
-    let mut out: HashMap<String, Vec<IntegratedCareTeam>> = HashMap::new();
-    for (ods, i) in rows {
-        out.entry(ods).or_default().push(i.view());
+    let pairs = parent_codes(db, ods_codes, day)?;
+    let codes: Vec<String> = pairs.iter().map(|(_, p)| p.clone()).collect();
+    Ok(under_members(pairs, &icts_by_code(db, &codes)?))
+}
+
+/// Every affiliation of `kind` of each parent, by member then start: one statement.
+fn affiliations_of(db: &Db, kind: AffiliationKind, parents: &[String]) -> DomainResult<Vec<AffiliationRow>> {
+    db.load_direct(
+        aff::table
+            .filter(aff::kind.eq(kind.as_str()))
+            .filter(aff::parent_code.eq_any(parents))
+            .order((aff::member_code, aff::start_date))
+            .select(aff::all_columns),
+    )
+}
+
+/// Memberships by their parent's code.
+fn by_parent<V>(rows: Vec<AffiliationRow>, view: impl Fn(AffiliationRow) -> V) -> HashMap<String, Vec<V>> {
+    let mut out: HashMap<String, Vec<V>> = HashMap::new();
+    for r in rows {
+        out.entry(r.parent_code.clone()).or_default().push(view(r));
     }
-    Ok(out)
+    out
 }
 
 /// Every membership period of each federation.
 pub fn federation_memberships(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Vec<FederationMembership>>> {
-    let rows: Vec<FederationMembershipRow> =
-        db.load_direct(fm::table.filter(fm::federation_code.eq_any(codes)).order((fm::ods_code, fm::start_date)))?;
-    let mut out: HashMap<String, Vec<FederationMembership>> = HashMap::new();
-    for r in rows {
-        out.entry(r.federation_code.clone()).or_default().push(r.view());
-    }
-    Ok(out)
+    let rows = affiliations_of(db, AffiliationKind::MemberOf, codes)?;
+    Ok(by_parent(rows, |r| FederationMembershipRow(r).view()))
 }
 
 /// Every membership period of each ICT.
 pub fn ict_memberships(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Vec<IctMembership>>> {
-    let rows: Vec<IctMembershipRow> =
-        db.load_direct(im::table.filter(im::ict_code.eq_any(codes)).order((im::ods_code, im::start_date)))?;
-    let mut out: HashMap<String, Vec<IctMembership>> = HashMap::new();
-    for r in rows {
-        out.entry(r.ict_code.clone()).or_default().push(r.view());
-    }
-    Ok(out)
+    let rows = affiliations_of(db, AffiliationKind::MemberOf, codes)?;
+    Ok(by_parent(rows, |r| IctMembershipRow(r).view()))
+}
+
+/// Every membership period of each PCN.
+pub fn pcn_memberships(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Vec<PcnMembership>>> {
+    let rows = affiliations_of(db, AffiliationKind::MemberOf, codes)?;
+    Ok(by_parent(rows, |r| PcnMembershipRow(r).view()))
 }
 
 /// The partner services of each ICT.

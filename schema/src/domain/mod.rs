@@ -5,6 +5,7 @@ pub mod changes;
 pub mod crud;
 pub mod groups;
 pub mod lookups;
+pub mod organisations;
 pub mod placements;
 pub mod practices;
 pub mod window;

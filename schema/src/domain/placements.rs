@@ -27,7 +27,8 @@ pub struct PlacementQuery {
     pub role: Option<String>,
     /// Programme code, e.g. `gp-retainer-scheme`.
     pub programme: Option<String>,
-    /// Host code: a practice ODS code, or a federation or ICT code.
+    /// Host code: a practice's or PCN's ODS code, a federation's or ICT's code, or an
+    /// external host's code.
     pub host: Option<String>,
     pub host_type: Option<HostType>,
     /// `planned`, `active` or `ended`, as of today.
@@ -67,13 +68,7 @@ macro_rules! placement_filters {
             q = q.filter($crate::tables::placements::programme_code.eq(p));
         }
         if let Some(h) = text(&query.host).map(|h| h.to_ascii_uppercase()) {
-            q = q.filter(
-                $crate::tables::placements::host_practice
-                    .eq(h.clone())
-                    .or($crate::tables::placements::host_federation.eq(h.clone()))
-                    .or($crate::tables::placements::host_ict.eq(h.clone()))
-                    .or($crate::tables::placements::external_host_code.eq(h)),
-            );
+            q = q.filter($crate::tables::placements::host_code.eq(h));
         }
         if let Some(t) = query.host_type {
             q = q.filter($crate::tables::placements::host_type.eq(t.as_str()));
@@ -151,12 +146,11 @@ pub fn count(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainRe
     db.read(|c| Ok(q.count().get_result(c)?))
 }
 
-/// The parent a nested page of placements hangs from.
+/// The parent a nested page of placements hangs from: the host organisation (of whatever
+/// kind: codes are unique across kinds), the role or the programme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PlacementParent {
-    Practice,
-    Federation,
-    Ict,
+    Host,
     Role,
     Programme,
 }
@@ -164,9 +158,7 @@ pub enum PlacementParent {
 impl PlacementParent {
     pub(crate) fn column(self) -> &'static str {
         match self {
-            PlacementParent::Practice => "host_practice",
-            PlacementParent::Federation => "host_federation",
-            PlacementParent::Ict => "host_ict",
+            PlacementParent::Host => "host_code",
             PlacementParent::Role => "role_code",
             PlacementParent::Programme => "programme_code",
         }
@@ -174,9 +166,7 @@ impl PlacementParent {
 
     fn key_of(self, r: &PlacementRow) -> Option<&str> {
         match self {
-            PlacementParent::Practice => r.host_practice.as_deref(),
-            PlacementParent::Federation => r.host_federation.as_deref(),
-            PlacementParent::Ict => r.host_ict.as_deref(),
+            PlacementParent::Host => Some(&r.host_code),
             PlacementParent::Role => Some(&r.role_code),
             PlacementParent::Programme => r.programme_code.as_deref(),
         }
@@ -188,9 +178,7 @@ impl PlacementParent {
         keys: Vec<String>,
     ) -> placements::BoxedQuery<'static, MultiBackend> {
         match self {
-            PlacementParent::Practice => q.filter(placements::host_practice.eq_any(keys)),
-            PlacementParent::Federation => q.filter(placements::host_federation.eq_any(keys)),
-            PlacementParent::Ict => q.filter(placements::host_ict.eq_any(keys)),
+            PlacementParent::Host => q.filter(placements::host_code.eq_any(keys)),
             PlacementParent::Role => q.filter(placements::role_code.eq_any(keys)),
             PlacementParent::Programme => q.filter(placements::programme_code.eq_any(keys)),
         }

@@ -22,7 +22,7 @@ use crate::models::placement::PlacementRow;
 use crate::models::practice::{Practice, PracticeRow, PracticeStatus};
 use crate::models::role::RoleRow;
 use crate::pagination::{parse_text, parse_timestamp, ListWindow, Page, SortValue};
-use crate::tables::{federation_memberships as fm, ict_memberships as im, placements, practices};
+use crate::tables::{affiliations as aff, placements, practices};
 use crate::validate::postcode_prefix;
 use crate::{keyset, keyset_filter, keyset_order};
 
@@ -60,12 +60,10 @@ fn practice_sort_schema() -> utoipa::openapi::schema::Object {
 
 pub const PRACTICE_SORTS: &[&str] = &["odsCode", "name", "updatedAt"];
 
-/// Restricts a practice list to the members of a group on a day.
+/// Restricts a practice list to the members of an organisation (a PCN, federation, ICT or
+/// commissioner, by code) on a day.
 #[derive(Debug, Clone)]
-pub enum MemberOf {
-    Federation(String, NaiveDate),
-    Ict(String, NaiveDate),
-}
+pub struct MemberOf(pub String, pub NaiveDate);
 
 /// Escapes LIKE wildcards so user text matches literally.
 pub(crate) fn like_escape(s: &str) -> String {
@@ -118,24 +116,13 @@ fn filtered(
     member_of: Option<&MemberOf>,
 ) -> DomainResult<practices::BoxedQuery<'static, MultiBackend>> {
     let mut q = practice_filters!(practices::table.into_boxed::<MultiBackend>(), query)?;
-    match member_of {
-        Some(MemberOf::Federation(code, day)) => {
-            let members = fm::table
-                .filter(fm::federation_code.eq(code.clone()))
-                .filter(fm::start_date.le(*day))
-                .filter(fm::end_date.is_null().or(fm::end_date.ge(*day)))
-                .select(fm::ods_code);
-            q = q.filter(practices::ods_code.eq_any(members));
-        }
-        Some(MemberOf::Ict(code, day)) => {
-            let members = im::table
-                .filter(im::ict_code.eq(code.clone()))
-                .filter(im::start_date.le(*day))
-                .filter(im::end_date.is_null().or(im::end_date.ge(*day)))
-                .select(im::ods_code);
-            q = q.filter(practices::ods_code.eq_any(members));
-        }
-        None => {}
+    if let Some(MemberOf(code, day)) = member_of {
+        let members = aff::table
+            .filter(aff::parent_code.eq(code.clone()))
+            .filter(aff::start_date.le(*day))
+            .filter(aff::end_date.is_null().or(aff::end_date.ge(*day)))
+            .select(aff::member_code);
+        q = q.filter(practices::ods_code.eq_any(members));
     }
     Ok(q)
 }
@@ -175,26 +162,14 @@ pub fn count(db: &Db, query: &PracticeQuery, member_of: Option<&MemberOf>) -> Do
     db.read(|c| Ok(q.count().get_result(c)?))
 }
 
-/// The kind of group whose member practices are listed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GroupKind {
-    Federation,
-    Ict,
-}
-
-/// Member pages of many groups: for each group a page of its practices and its total.
+/// Member pages of many organisations (of any kind that has member practices): for each group a page of its practices and its total.
 pub type MemberPages = HashMap<String, (Page<Practice>, i64)>;
 
 /// One page of member practices (on the query's `active_on` day, default today) for each of
 /// many groups, and each group's total: one statement whatever the number of groups (two
 /// when reading after a cursor, to count).
-pub fn members_by_group(
-    db: &Db,
-    kind: GroupKind,
-    codes: &[String],
-    query: &PracticeQuery,
-) -> DomainResult<MemberPages> {
-    Ok(members(db, kind, codes, query, None)?.0)
+pub fn members_by_group(db: &Db, codes: &[String], query: &PracticeQuery) -> DomainResult<MemberPages> {
+    Ok(members(db, codes, query, None)?.0)
 }
 
 /// [`members_by_group`], and in the same statement one page of placements (matching
@@ -204,13 +179,12 @@ pub fn members_by_group(
 pub fn members_with_placements(
     db: &Db,
     actor: Option<&Actor>,
-    kind: GroupKind,
     codes: &[String],
     query: &PracticeQuery,
     placements: &PlacementQuery,
 ) -> DomainResult<(MemberPages, Option<ParentPages>)> {
     let nested = actor.is_some_and(|a| a.has(Scope::PlacementsRead)).then_some(placements);
-    members(db, kind, codes, query, nested)
+    members(db, codes, query, nested)
 }
 
 /// A row of [`MembersWithPlacements`]: the member and its group, then a placement, its rank
@@ -226,7 +200,6 @@ type MembersRead = (Vec<(PracticeRow, String)>, Option<Vec<JoinedPlacement>>);
 
 fn members(
     db: &Db,
-    kind: GroupKind,
     codes: &[String],
     query: &PracticeQuery,
     nested: Option<&PlacementQuery>,
@@ -248,13 +221,13 @@ fn members(
     // the cursor, in sort order. Membership keeps these sets small (a group has tens of
     // practices), so every matching member is read and cut per group here.
     macro_rules! members {
-        ($backend:ty, $m:ident, $group:ident, $with_cursor:expr) => {{
+        ($backend:ty, $with_cursor:expr) => {{
             let q = practices::table
-                .inner_join($m::table.on($m::ods_code.eq(practices::ods_code)))
-                .filter($m::$group.eq_any(codes))
-                .filter($m::start_date.le(day))
-                .filter($m::end_date.is_null().or($m::end_date.ge(day)))
-                .select((AllColumns::<practices::table>::of(), $m::$group))
+                .inner_join(aff::table.on(aff::member_code.eq(practices::ods_code)))
+                .filter(aff::parent_code.eq_any(codes))
+                .filter(aff::start_date.le(day))
+                .filter(aff::end_date.is_null().or(aff::end_date.ge(day)))
+                .select((AllColumns::<practices::table>::of(), aff::parent_code))
                 .into_boxed::<$backend>();
             let q = practice_filters!(q, query)?;
             match (window.sort.as_str(), $with_cursor) {
@@ -283,20 +256,20 @@ fn members(
     // practice that is a member of the groups on the day (a superset of the pages; the join
     // keeps the members').
     macro_rules! with_placements {
-        ($backend:ty, $m:ident, $group:ident, $pq:expr, $pw:expr) => {{
+        ($backend:ty, $pq:expr, $pw:expr) => {{
             let pw: &ListWindow = $pw;
             let restricted = placement_filters!(placements::table.into_boxed::<$backend>(), $pq).filter(
-                placements::host_practice.eq_any(
-                    $m::table
-                        .filter($m::$group.eq_any(codes.to_vec()))
-                        .filter($m::start_date.le(day))
-                        .filter($m::end_date.is_null().or($m::end_date.ge(day)))
-                        .select($m::ods_code.nullable()),
+                placements::host_code.eq_any(
+                    aff::table
+                        .filter(aff::parent_code.eq_any(codes.to_vec()))
+                        .filter(aff::start_date.le(day))
+                        .filter(aff::end_date.is_null().or(aff::end_date.ge(day)))
+                        .select(aff::member_code),
                 ),
             );
             MembersWithPlacements {
-                members: members!($backend, $m, $group, true),
-                ranked: ranked_after!(restricted, pw, PlacementParent::Practice),
+                members: members!($backend, true),
+                ranked: ranked_after!(restricted, pw, PlacementParent::Host),
                 limit: pw.limit + 1,
                 order,
                 descending: window.descending,
@@ -307,22 +280,15 @@ fn members(
     // than several times (the multi-backend connection renders it for every pass).
     macro_rules! read {
         ($c:expr, $backend:ty) => {{
-            let (rows, joined): MembersRead = match (kind, &nested) {
-                (GroupKind::Federation, None) => (members!($backend, fm, federation_code, true).load($c)?, None),
-                (GroupKind::Ict, None) => (members!($backend, im, ict_code, true).load($c)?, None),
-                (GroupKind::Federation, Some((pq, pw))) => {
-                    split_members(with_placements!($backend, fm, federation_code, pq, pw).load($c)?)
-                }
-                (GroupKind::Ict, Some((pq, pw))) => {
-                    split_members(with_placements!($backend, im, ict_code, pq, pw).load($c)?)
-                }
+            let (rows, joined): MembersRead = match &nested {
+                None => (members!($backend, true).load($c)?, None),
+                Some((pq, pw)) => split_members(with_placements!($backend, pq, pw).load($c)?),
             };
             // Totals count every matching member before the cursor: the same rows when there
             // is no cursor, one more statement when there is.
-            let counted: Option<Vec<(PracticeRow, String)>> = match (window.after.is_some(), kind) {
-                (false, _) => None,
-                (true, GroupKind::Federation) => Some(members!($backend, fm, federation_code, false).load($c)?),
-                (true, GroupKind::Ict) => Some(members!($backend, im, ict_code, false).load($c)?),
+            let counted: Option<Vec<(PracticeRow, String)>> = match window.after.is_some() {
+                false => None,
+                true => Some(members!($backend, false).load($c)?),
             };
             (rows, joined, counted)
         }};
@@ -371,7 +337,7 @@ fn members(
                 }
             }
             Some(ParentPages {
-                pages: placement_queries::pages_of(ranked, PlacementParent::Practice, &on_pages, &pw),
+                pages: placement_queries::pages_of(ranked, PlacementParent::Host, &on_pages, &pw),
                 roles,
             })
         }

@@ -217,7 +217,7 @@ impl<Q, Conn> RunQueryDsl<Conn> for TopPerGroupWithRoles<Q> {}
 
 /// A group's member practices, each followed by the first rows of its ranked placements and
 /// their roles, in one statement. `members` selects every practice column and the group's
-/// code; `ranked` selects every placement column and `rn`, ranked per host practice.
+/// code; `ranked` selects every placement column and `rn`, ranked per host.
 /// One row per placement kept, or one with nulls for a practice with none, in the members'
 /// order (`order`, then id); the placements of a member come in no particular order (their
 /// rank says), which spares PostgreSQL a sort.
@@ -245,7 +245,7 @@ where
         out.push_sql(") AS members LEFT JOIN (");
         self.ranked.walk_ast(out.reborrow())?;
         out.push_sql(") AS ranked ON ranked.");
-        out.push_identifier("host_practice")?;
+        out.push_identifier("host_code")?;
         out.push_sql(" = members.");
         out.push_identifier("ods_code")?;
         out.push_sql(" AND ranked.rn <= ");

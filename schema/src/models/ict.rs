@@ -6,11 +6,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::federation::{opt_ods, org_code};
+use super::organisation::{check_code_free, Common, OrganisationRow};
 use crate::actor::Scope;
 use crate::db::DbConnection;
 use crate::domain::crud::{new_id, Entity};
 use crate::error::{DomainError, DomainResult};
-use crate::tables::integrated_care_teams as icts;
+use crate::kinds::OrgKind;
+use crate::tables::{ict_details, integrated_care_teams as icts};
 use crate::validate::Checks;
 
 crate::text_enum! {
@@ -25,8 +27,8 @@ crate::text_enum! {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = icts, treat_none_as_null = true)]
+/// An ICT as read (the `integrated_care_teams` view).
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct IctRow {
     pub id: String,
     pub code: String,
@@ -39,6 +41,15 @@ pub struct IctRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
+#[diesel(table_name = ict_details, treat_none_as_null = true)]
+struct IctDetailsRow {
+    code: String,
+    icb_code: Option<String>,
+    locality: Option<String>,
+    population: Option<i32>,
 }
 
 /// An Integrated Care Team.
@@ -85,6 +96,12 @@ pub struct IntegratedCareTeamInput {
 }
 
 impl IctRow {
+    pub const ORG_KIND: OrgKind = OrgKind::Ict;
+
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
     pub fn view(&self) -> IntegratedCareTeam {
         IntegratedCareTeam {
             id: self.id.clone(),
@@ -103,6 +120,30 @@ impl IctRow {
 
     pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<IctRow>> {
         super::find_by_id_or_key!(conn, key, icts, code, |k: &str| k.to_ascii_uppercase())
+    }
+
+    fn parts(&self) -> (OrganisationRow, IctDetailsRow) {
+        let org = Common {
+            id: &self.id,
+            code: &self.code,
+            kind: OrgKind::Ict,
+            name: &self.name,
+            status: &self.status,
+            opened_on: None,
+            closed_on: None,
+            source: &self.source,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+        .row();
+        let details = IctDetailsRow {
+            code: self.code.clone(),
+            icb_code: self.icb_code.clone(),
+            locality: self.locality.clone(),
+            population: self.population,
+        };
+        (org, details)
     }
 }
 
@@ -141,7 +182,7 @@ impl Entity for IctRow {
     }
     fn build(conn: &mut DbConnection, input: IntegratedCareTeamInput, current: Option<&Self>) -> DomainResult<Self> {
         let mut ck = Checks::new();
-        let code = org_code(&mut ck, &input.code, current.map(|c| c.code.as_str()));
+        let code = org_code(&mut ck, OrgKind::Ict, &input.code, current.map(|c| c.code.as_str()));
         let name = ck.text("name", &input.name, 200);
         let icb_code = opt_ods(&mut ck, "icbCode", input.icb_code.as_deref());
         let locality = ck.opt_text("locality", input.locality.as_deref(), 500);
@@ -149,8 +190,11 @@ impl Entity for IctRow {
             ck.check((0..=10_000_000).contains(&p), "population", "must be between 0 and 10,000,000");
         }
         ck.finish()?;
-        if current.is_none() && IctRow::find(conn, &code)?.is_some() {
-            return Err(DomainError::Conflict(format!("an integrated care team with code {code} already exists")));
+        if current.is_none() {
+            if IctRow::find(conn, &code)?.is_some() {
+                return Err(DomainError::Conflict(format!("an integrated care team with code {code} already exists")));
+            }
+            check_code_free(conn, OrgKind::Ict, &code)?;
         }
         let now = crate::now();
         Ok(IctRow {
@@ -168,16 +212,20 @@ impl Entity for IctRow {
         })
     }
     fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-        diesel::insert_into(icts::table).values(self).execute(conn)?;
+        let (org, details) = self.parts();
+        org.insert(conn)?;
+        diesel::insert_into(ict_details::table).values(&details).execute(conn)?;
         Ok(())
     }
     fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(icts::table.filter(icts::id.eq(&self.id)).filter(icts::version.eq(expected_version)))
-            .set(self)
-            .execute(conn)?)
+        let (org, details) = self.parts();
+        let changed = org.update(conn, expected_version)?;
+        if changed > 0 {
+            diesel::update(ict_details::table.filter(ict_details::code.eq(&self.code))).set(&details).execute(conn)?;
+        }
+        Ok(changed)
     }
     fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(icts::table.filter(icts::id.eq(&self.id)).filter(icts::version.eq(self.version)))
-            .execute(conn)?)
+        OrganisationRow::delete(conn, &self.id, self.version)
     }
 }

@@ -1,40 +1,78 @@
-//! Practice membership of federations and ICTs over time, and ICT partner services.
+//! Practice membership of PCNs, federations and ICTs over time, and ICT partner services:
+//! each an affiliation between two organisations.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::federation::{opt_ods, FederationRow};
+use super::federation::{opt_ods, FederationRow, PcnRow};
 use super::ict::IctRow;
+use super::organisation::{ensure_external, external_provider, AffiliationRow};
 use super::practice::PracticeRow;
 use crate::actor::Scope;
 use crate::db::DbConnection;
 use crate::domain::crud::{new_id, Entity};
 use crate::error::{DomainError, DomainResult};
-use crate::tables::{federation_memberships, ict_memberships, ict_partner_services};
+use crate::kinds::{AffiliationKind, OrgKind};
+use crate::tables::{affiliations, ict_partner_services, organisations, partner_service_details};
 use crate::validate::Checks;
 
 /// Membership is active on `day` when it has started and not yet ended.
-pub fn active_on(start: NaiveDate, end: Option<NaiveDate>, day: NaiveDate) -> bool {
-    start <= day && end.is_none_or(|e| e >= day)
+pub use super::organisation::active_on;
+
+/// The affiliations of `kind` between `member` and `parent` other than `except`, whose
+/// period overlaps `start..=end`.
+pub(crate) fn overlapping(
+    conn: &mut DbConnection,
+    kind: AffiliationKind,
+    member: &str,
+    parent: &str,
+    start: NaiveDate,
+    end: Option<NaiveDate>,
+    except: Option<&str>,
+) -> DomainResult<Option<AffiliationRow>> {
+    let others: Vec<AffiliationRow> = affiliations::table
+        .filter(affiliations::kind.eq(kind.as_str()))
+        .filter(affiliations::parent_code.eq(parent))
+        .filter(affiliations::member_code.eq(member))
+        .select(affiliations::all_columns)
+        .load(conn)?;
+    let far = NaiveDate::MAX;
+    Ok(others
+        .into_iter()
+        .filter(|o| Some(o.id.as_str()) != except)
+        .find(|o| start <= o.end_date.unwrap_or(far) && o.start_date <= end.unwrap_or(far)))
 }
 
-/// Federation and ICT memberships differ only in their group; one definition serves both.
+/// The affiliation with `id` whose parent is of `parent_kind` (so a federation membership is
+/// not found as an ICT one).
+pub(crate) fn find_with_parent(
+    conn: &mut DbConnection,
+    id: &str,
+    kind: AffiliationKind,
+    parent_kind: OrgKind,
+) -> DomainResult<Option<AffiliationRow>> {
+    let rows = crate::db::load_direct(
+        conn,
+        affiliations::table
+            .inner_join(organisations::table.on(organisations::code.eq(affiliations::parent_code)))
+            .filter(affiliations::id.eq(id.to_string()))
+            .filter(affiliations::kind.eq(kind.as_str()))
+            .filter(organisations::kind.eq(parent_kind.as_str()))
+            .select(affiliations::all_columns)
+            .limit(1),
+    )?;
+    Ok(rows.into_iter().next())
+}
+
+/// Practice memberships of each kind of group differ only in the group; one definition
+/// serves them all. Each is stored as a `member_of` affiliation.
 macro_rules! membership {
-    ($row:ident, $view:ident, $input:ident, $table:ident, $group_col:ident, $group_row:ident, $group_json:literal, $name:literal, $group_doc:literal, $group_code_doc:literal, $kind:literal, $collection:literal) => {
-        #[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
-        #[diesel(table_name = $table, treat_none_as_null = true)]
-        pub struct $row {
-            pub id: String,
-            pub $group_col: String,
-            pub ods_code: String,
-            pub start_date: NaiveDate,
-            pub end_date: Option<NaiveDate>,
-            pub version: i32,
-            pub created_at: NaiveDateTime,
-            pub updated_at: NaiveDateTime,
-        }
+    ($row:ident, $view:ident, $input:ident, $group_col:ident, $group_row:ident, $group_json:literal, $name:literal, $group_doc:literal, $group_code_doc:literal, $kind:literal, $collection:literal) => {
+        /// A membership as stored: an affiliation whose parent is of the group's kind.
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $row(pub AffiliationRow);
 
         #[doc = concat!("A practice's membership of ", $group_doc, " for a period.")]
         #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -70,15 +108,16 @@ macro_rules! membership {
 
         impl $row {
             pub fn view(&self) -> $view {
+                let a = &self.0;
                 $view {
-                    id: self.id.clone(),
-                    $group_col: self.$group_col.clone(),
-                    ods_code: self.ods_code.clone(),
-                    start_date: self.start_date,
-                    end_date: self.end_date,
-                    version: self.version,
-                    created_at: super::utc(self.created_at),
-                    updated_at: super::utc(self.updated_at),
+                    id: a.id.clone(),
+                    $group_col: a.parent_code.clone(),
+                    ods_code: a.member_code.clone(),
+                    start_date: a.start_date,
+                    end_date: a.end_date,
+                    version: a.version,
+                    created_at: super::utc(a.created_at),
+                    updated_at: super::utc(a.updated_at),
                 }
             }
         }
@@ -92,25 +131,24 @@ macro_rules! membership {
             type View = $view;
 
             fn id(&self) -> &str {
-                &self.id
+                &self.0.id
             }
             fn version(&self) -> i32 {
-                self.version
+                self.0.version
             }
             fn view(&self) -> $view {
                 $row::view(self)
             }
             fn to_input(&self) -> $input {
                 $input {
-                    $group_col: self.$group_col.clone(),
-                    ods_code: self.ods_code.clone(),
-                    start_date: self.start_date.into(),
-                    end_date: self.end_date.map(Into::into),
+                    $group_col: self.0.parent_code.clone(),
+                    ods_code: self.0.member_code.clone(),
+                    start_date: self.0.start_date.into(),
+                    end_date: self.0.end_date.map(Into::into),
                 }
             }
             fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<Self>> {
-                let rows = crate::db::load_direct(conn, $table::table.filter($table::id.eq(key.to_string())).limit(1))?;
-                Ok(rows.into_iter().next())
+                Ok(find_with_parent(conn, key, AffiliationKind::MemberOf, $group_row::ORG_KIND)?.map($row))
             }
             fn build(conn: &mut DbConnection, input: $input, current: Option<&Self>) -> DomainResult<Self> {
                 let mut ck = Checks::new();
@@ -125,50 +163,41 @@ macro_rules! membership {
                 let (Some(group), Some(practice)) = (group, practice) else {
                     return Err(DomainError::invalid("body", "incomplete"));
                 };
-                // Periods of the same practice in the same group must not overlap.
-                let others: Vec<$row> = $table::table
-                    .filter($table::$group_col.eq(&group.code))
-                    .filter($table::ods_code.eq(&practice.ods_code))
-                    .load(conn)?;
-                let far = NaiveDate::MAX;
-                for o in others.iter().filter(|o| Some(&o.id) != current.map(|c| &c.id)) {
-                    if input.start_date.0 <= o.end_date.unwrap_or(far)
-                        && o.start_date <= input.end_date.map_or(far, |d| d.0)
-                    {
-                        return Err(DomainError::Conflict(format!(
-                            "practice {} is already a member of {} from {} in an overlapping period (membership {})",
-                            practice.ods_code, group.code, o.start_date, o.id
-                        )));
-                    }
+                let kind = OrgKind::Practice
+                    .affiliation_with($group_row::ORG_KIND)
+                    .ok_or_else(|| DomainError::invalid($group_json, "practices cannot be members of this kind"))?;
+                let (start, end) = (input.start_date.0, input.end_date.map(|d| d.0));
+                let except = current.map(|c| c.0.id.as_str());
+                if let Some(o) = overlapping(conn, kind, &practice.ods_code, group.code(), start, end, except)? {
+                    return Err(DomainError::Conflict(format!(
+                        "practice {} is already a member of {} from {} in an overlapping period (membership {})",
+                        practice.ods_code,
+                        group.code(),
+                        o.start_date,
+                        o.id
+                    )));
                 }
                 let now = crate::now();
-                Ok($row {
-                    id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),
-                    $group_col: group.code,
-                    ods_code: practice.ods_code,
-                    start_date: input.start_date.0,
-                    end_date: input.end_date.map(|d| d.0),
-                    version: current.map(|c| c.version + 1).unwrap_or(1),
-                    created_at: current.map(|c| c.created_at).unwrap_or(now),
+                Ok($row(AffiliationRow {
+                    id: current.map(|c| c.0.id.clone()).unwrap_or_else(new_id),
+                    kind: kind.as_str().to_string(),
+                    member_code: practice.ods_code,
+                    parent_code: group.code().to_string(),
+                    start_date: start,
+                    end_date: end,
+                    version: current.map(|c| c.0.version + 1).unwrap_or(1),
+                    created_at: current.map(|c| c.0.created_at).unwrap_or(now),
                     updated_at: now,
-                })
+                }))
             }
             fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-                diesel::insert_into($table::table).values(self).execute(conn)?;
-                Ok(())
+                self.0.insert(conn)
             }
             fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-                Ok(diesel::update(
-                    $table::table.filter($table::id.eq(&self.id)).filter($table::version.eq(expected_version)),
-                )
-                .set(self)
-                .execute(conn)?)
+                self.0.update(conn, expected_version)
             }
             fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-                Ok(diesel::delete(
-                    $table::table.filter($table::id.eq(&self.id)).filter($table::version.eq(self.version)),
-                )
-                .execute(conn)?)
+                self.0.delete(conn)
             }
         }
     };
@@ -178,7 +207,6 @@ membership!(
     FederationMembershipRow,
     FederationMembership,
     FederationMembershipInput,
-    federation_memberships,
     federation_code,
     FederationRow,
     "federationCode",
@@ -192,7 +220,6 @@ membership!(
     IctMembershipRow,
     IctMembership,
     IctMembershipInput,
-    ict_memberships,
     ict_code,
     IctRow,
     "ictCode",
@@ -201,6 +228,19 @@ membership!(
     "Code of the Integrated Care Team, e.g. `ICT-MEIR`.",
     "ict-membership",
     "ict-memberships"
+);
+membership!(
+    PcnMembershipRow,
+    PcnMembership,
+    PcnMembershipInput,
+    pcn_code,
+    PcnRow,
+    "pcnCode",
+    "PCN membership",
+    "a primary care network",
+    "ODS code of the Primary Care Network, e.g. `U81234`.",
+    "pcn-membership",
+    "pcn-memberships"
 );
 
 crate::text_enum! {
@@ -221,8 +261,9 @@ crate::text_enum! {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = ict_partner_services, treat_none_as_null = true)]
+/// A partner service as read (the `ict_partner_services` view): a `partner_service_of`
+/// affiliation of an external provider with an ICT, and the service's own name and kind.
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct PartnerServiceRow {
     pub id: String,
     pub ict_code: String,
@@ -234,6 +275,16 @@ pub struct PartnerServiceRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The providing organisation: `organisation_code`, or our own code for one without.
+    pub member_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
+#[diesel(table_name = partner_service_details, treat_none_as_null = true)]
+struct PartnerServiceDetailsRow {
+    affiliation_id: String,
+    name: String,
+    service_kind: String,
 }
 
 /// A community, mental health, social care or voluntary service that is part of an ICT.
@@ -276,6 +327,26 @@ pub struct PartnerServiceInput {
 }
 
 impl PartnerServiceRow {
+    fn parts(&self) -> (AffiliationRow, PartnerServiceDetailsRow) {
+        let affiliation = AffiliationRow {
+            id: self.id.clone(),
+            kind: AffiliationKind::PartnerServiceOf.as_str().to_string(),
+            member_code: self.member_code.clone(),
+            parent_code: self.ict_code.clone(),
+            start_date: self.start_date,
+            end_date: self.end_date,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        };
+        let details = PartnerServiceDetailsRow {
+            affiliation_id: self.id.clone(),
+            name: self.name.clone(),
+            service_kind: self.kind.clone(),
+        };
+        (affiliation, details)
+    }
+
     pub fn view(&self) -> PartnerService {
         PartnerService {
             id: self.id.clone(),
@@ -335,10 +406,23 @@ impl Entity for PartnerServiceRow {
         let ict = ck.found(IctRow::find(conn, input.ict_code.trim())?, "ictCode", || {
             format!("no integrated care team has code {}", input.ict_code)
         });
+        let provider = match name.is_empty() || crate::validate::has_control_chars(&name) {
+            true => None,
+            false => match external_provider(conn, organisation_code.as_deref(), &name)? {
+                Ok(code) => Some(code),
+                Err(message) => {
+                    ck.fail("organisationCode", message);
+                    None
+                }
+            },
+        };
         ck.finish()?;
-        let Some(ict) = ict else { return Err(DomainError::invalid("ictCode", "no such integrated care team")) };
+        let (Some(ict), Some(member_code)) = (ict, provider) else {
+            return Err(DomainError::invalid("ictCode", "no such integrated care team"));
+        };
         let now = crate::now();
         Ok(PartnerServiceRow {
+            member_code,
             id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),
             ict_code: ict.code,
             name,
@@ -352,24 +436,24 @@ impl Entity for PartnerServiceRow {
         })
     }
     fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-        diesel::insert_into(ict_partner_services::table).values(self).execute(conn)?;
+        ensure_external(conn, &self.member_code, &self.name, super::SOURCE_API)?;
+        let (affiliation, details) = self.parts();
+        affiliation.insert(conn)?;
+        diesel::insert_into(partner_service_details::table).values(&details).execute(conn)?;
         Ok(())
     }
     fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(
-            ict_partner_services::table
-                .filter(ict_partner_services::id.eq(&self.id))
-                .filter(ict_partner_services::version.eq(expected_version)),
-        )
-        .set(self)
-        .execute(conn)?)
+        ensure_external(conn, &self.member_code, &self.name, super::SOURCE_API)?;
+        let (affiliation, details) = self.parts();
+        let changed = affiliation.update(conn, expected_version)?;
+        if changed > 0 {
+            diesel::update(partner_service_details::table.filter(partner_service_details::affiliation_id.eq(&self.id)))
+                .set(&details)
+                .execute(conn)?;
+        }
+        Ok(changed)
     }
     fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(
-            ict_partner_services::table
-                .filter(ict_partner_services::id.eq(&self.id))
-                .filter(ict_partner_services::version.eq(self.version)),
-        )
-        .execute(conn)?)
+        self.parts().0.delete(conn)
     }
 }

@@ -3,6 +3,7 @@
 pub mod federation;
 pub mod ict;
 pub mod membership;
+pub mod organisation;
 pub mod placement;
 pub mod practice;
 pub mod programme;

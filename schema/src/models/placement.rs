@@ -5,35 +5,21 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::federation::{opt_ods, FederationRow};
-use super::ict::IctRow;
-use super::practice::PracticeRow;
+use super::federation::opt_ods;
+use super::organisation::{ensure_external, external_provider, OrganisationRow};
 use super::programme::ProgrammeRow;
 use super::role::RoleRow;
 use crate::actor::Scope;
 use crate::db::DbConnection;
 use crate::domain::crud::{new_id, Entity};
 use crate::error::{DomainError, DomainResult};
-use crate::tables::placements;
+use crate::tables::{placement_records, placements};
 use crate::validate::Checks;
 
 /// Full-time equivalent is hours per week over the NHS standard 37.5.
 pub const FULL_TIME_HOURS: f64 = 37.5;
 
-crate::text_enum! {
-    /// The kind of organisation hosting a placement. `external` is a host outside primary care
-    /// (an acute or mental health team), named rather than referenced.
-    HostType {
-        /// A GP practice, by ODS code.
-        Practice = "practice",
-        /// A GP federation, by code.
-        Federation = "federation",
-        /// An Integrated Care Team, by code.
-        Ict = "ict",
-        /// A host outside primary care, such as an NHS trust team, named by `hostName`.
-        External = "external",
-    }
-}
+pub use crate::kinds::HostType;
 
 crate::text_enum! {
     /// Who pays for the post.
@@ -67,19 +53,18 @@ crate::text_enum! {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = placements, treat_none_as_null = true)]
+/// A placement as read (the `placements` view: its record and an external host's name).
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct PlacementRow {
     pub id: String,
     pub staff_ref: String,
     pub role_code: String,
     pub programme_code: Option<String>,
     pub host_type: String,
-    pub host_practice: Option<String>,
-    pub host_federation: Option<String>,
-    pub host_ict: Option<String>,
-    pub external_host_name: Option<String>,
-    pub external_host_code: Option<String>,
+    /// The host organisation's code.
+    pub host_code: String,
+    /// The host's name, for an external host.
+    pub host_name: Option<String>,
     pub hours_per_week: f64,
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
@@ -90,6 +75,28 @@ pub struct PlacementRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// A placement as stored.
+#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
+#[diesel(table_name = placement_records, treat_none_as_null = true)]
+pub(crate) struct PlacementRecord<'a> {
+    id: &'a str,
+    staff_ref: &'a str,
+    role_code: &'a str,
+    programme_code: Option<&'a str>,
+    host_type: &'a str,
+    host_code: &'a str,
+    hours_per_week: f64,
+    start_date: NaiveDate,
+    end_date: Option<NaiveDate>,
+    funding: Option<&'a str>,
+    notes: Option<&'a str>,
+    source: &'a str,
+    created_by: &'a str,
+    version: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
 }
 
 /// A placement of one (pseudonymous) post holder in one role at one host.
@@ -105,8 +112,9 @@ pub struct Placement {
     pub role_code: String,
     pub programme_code: Option<String>,
     pub host_type: HostType,
-    /// ODS code of the host practice, code of the host federation or ICT, or the external
-    /// host's ODS code when it has one.
+    /// The host organisation's code: a practice's or PCN's ODS code, a federation's or ICT's
+    /// code, or an external host's ODS code (or, for one without, the code we gave it:
+    /// `EXT-` and eight hex digits).
     pub host_code: Option<String>,
     /// Name of an external host (acute or mental health team).
     pub host_name: Option<String>,
@@ -143,10 +151,11 @@ pub struct PlacementInput {
     /// Code of the programme the placement belongs to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub programme_code: Option<String>,
-    /// The kind of host: practice, federation or ICT (by `hostCode`), or external (by `hostName`).
+    /// The kind of host: practice, PCN, federation or ICT (by `hostCode`), or external (by
+    /// `hostName`, and `hostCode` when it has an ODS code).
     pub host_type: HostType,
-    /// Required for practice, federation and ICT hosts (ODS code or code); optional ODS code
-    /// of an external host.
+    /// Required for practice, PCN, federation and ICT hosts (ODS code or code); the ODS code
+    /// of an external host, if it has one (or the code it was given on first use).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "M83001")]
     pub host_code: Option<String>,
@@ -188,18 +197,6 @@ fn is_code_shaped(code: &str) -> bool {
     !code.is_empty() && code.len() <= 64 && !crate::validate::has_control_chars(code)
 }
 
-impl HostType {
-    /// What a host of this kind is called in messages.
-    pub fn noun(self) -> &'static str {
-        match self {
-            HostType::Practice => "practice",
-            HostType::Federation => "federation",
-            HostType::Ict => "integrated care team",
-            HostType::External => "external host",
-        }
-    }
-}
-
 pub fn fte(hours: f64) -> f64 {
     (hours / FULL_TIME_HOURS * 100.0).round() / 100.0
 }
@@ -209,13 +206,33 @@ impl PlacementRow {
         HostType::parse(&self.host_type).unwrap_or(HostType::External)
     }
 
-    /// The code identifying the host, whichever kind it is.
-    pub fn host_code(&self) -> Option<&str> {
-        match self.host_type() {
-            HostType::Practice => self.host_practice.as_deref(),
-            HostType::Federation => self.host_federation.as_deref(),
-            HostType::Ict => self.host_ict.as_deref(),
-            HostType::External => self.external_host_code.as_deref(),
+    /// The record as stored.
+    pub(crate) fn record(&self) -> PlacementRecord<'_> {
+        PlacementRecord {
+            id: &self.id,
+            staff_ref: &self.staff_ref,
+            role_code: &self.role_code,
+            programme_code: self.programme_code.as_deref(),
+            host_type: &self.host_type,
+            host_code: &self.host_code,
+            hours_per_week: self.hours_per_week,
+            start_date: self.start_date,
+            end_date: self.end_date,
+            funding: self.funding.as_deref(),
+            notes: self.notes.as_deref(),
+            source: &self.source,
+            created_by: &self.created_by,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
+    /// Creates the external host on first use.
+    fn ensure_host(&self, conn: &mut DbConnection) -> DomainResult<()> {
+        match (self.host_type(), &self.host_name) {
+            (HostType::External, Some(name)) => ensure_external(conn, &self.host_code, name, &self.source),
+            _ => Ok(()),
         }
     }
 
@@ -227,7 +244,7 @@ impl PlacementRow {
     pub fn into_view(self) -> Placement {
         Placement {
             host_type: self.host_type(),
-            host_code: self.host_code().map(str::to_string),
+            host_code: Some(self.host_code),
             fte: fte(self.hours_per_week),
             status: status_on(self.start_date, self.end_date, crate::today()),
             funding: self.funding.as_deref().and_then(Funding::parse),
@@ -235,7 +252,7 @@ impl PlacementRow {
             staff_ref: self.staff_ref,
             role_code: self.role_code,
             programme_code: self.programme_code,
-            host_name: self.external_host_name,
+            host_name: self.host_name,
             hours_per_week: self.hours_per_week,
             start_date: self.start_date,
             end_date: self.end_date,
@@ -303,43 +320,66 @@ impl Entity for PlacementRow {
         let host_code =
             input.host_code.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_ascii_uppercase);
         let host_name = input.host_name.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-        let (mut practice, mut federation, mut ict, mut ext_name, mut ext_code) = (None, None, None, None, None);
-        match input.host_type {
-            HostType::External => {
-                match &host_name {
-                    Some(n) => ext_name = Some(ck.text("hostName", n, 200)),
-                    None => ck.fail("hostName", "is required for an external host"),
-                }
-                ext_code = opt_ods(&mut ck, "hostCode", host_code.as_deref());
-            }
+        let host_type = input.host_type;
+        let mut host_name_kept = None;
+        match host_type {
+            HostType::External => match &host_name {
+                Some(n) => host_name_kept = Some(ck.text("hostName", n, 200)),
+                None => ck.fail("hostName", "is required for an external host"),
+            },
             _ => {
                 ck.check(
                     host_name.is_none(),
                     "hostName",
-                    "is only for external hosts; practices, federations and ICTs are named by hostCode",
+                    "is only for external hosts; practices, PCNs, federations and ICTs are named by hostCode",
                 );
                 if host_code.is_none() {
                     ck.fail(
                         "hostCode",
-                        "is required: the ODS code of the practice, or the code of the federation or ICT",
+                        "is required: the ODS code of the practice or PCN, or the code of the federation or ICT",
                     );
                 }
             }
         }
         // Lookups report into the same checks, so a body gets every error at once.
-        if let Some(code) = host_code.as_deref().filter(|c| is_code_shaped(c)) {
-            let found = match input.host_type {
-                HostType::Practice => PracticeRow::find(conn, code)?.map(|p| practice = Some(p.ods_code)),
-                HostType::Federation => FederationRow::find(conn, code)?.map(|f| federation = Some(f.code)),
-                HostType::Ict => IctRow::find(conn, code)?.map(|i| ict = Some(i.code)),
-                HostType::External => Some(()),
-            };
-            if found.is_none() {
-                ck.fail("hostCode", format!("no {} has code {code}", input.host_type.noun()));
+        let host: Option<String> = match (host_type, host_code.as_deref()) {
+            (HostType::External, code) => {
+                let shaped = code.is_none_or(|c| host_type.kind().check_code(c).is_ok());
+                if !shaped {
+                    opt_ods(&mut ck, "hostCode", code);
+                }
+                match host_name_kept.as_deref().filter(|n| shaped && !n.is_empty() && n.chars().count() <= 200) {
+                    Some(name) if !crate::validate::has_control_chars(name) => {
+                        match external_provider(conn, code, name)? {
+                            Ok(code) => {
+                                // A known provider is called by its own name.
+                                if let Some(known) = OrganisationRow::find(conn, &code)? {
+                                    host_name_kept = Some(known.name);
+                                }
+                                Some(code)
+                            }
+                            Err(message) => {
+                                ck.fail("hostCode", message);
+                                None
+                            }
+                        }
+                    }
+                    _ => None,
+                }
             }
-        } else if let (Some(code), false) = (&host_code, input.host_type == HostType::External) {
-            ck.fail("hostCode", format!("no {} has code {code}", input.host_type.noun()));
-        }
+            (_, Some(code)) if is_code_shaped(code) => {
+                let found = OrganisationRow::find_of(conn, host_type.kind(), code)?;
+                if found.is_none() {
+                    ck.fail("hostCode", format!("no {} has code {code}", host_type.noun()));
+                }
+                found.map(|o| o.code)
+            }
+            (_, Some(code)) => {
+                ck.fail("hostCode", format!("no {} has code {code}", host_type.noun()));
+                None
+            }
+            (_, None) => None,
+        };
         let role_code = input.role_code.trim();
         let role = if is_code_shaped(role_code) { RoleRow::find(conn, role_code)? } else { None };
         if role.is_none() {
@@ -356,19 +396,18 @@ impl Entity for PlacementRow {
             None => None,
         };
         ck.finish()?;
-        let Some(role) = role else { return Err(DomainError::invalid("roleCode", "no such role")) };
+        let (Some(role), Some(host_code)) = (role, host) else {
+            return Err(DomainError::invalid("roleCode", "no such role"));
+        };
         let now = crate::now();
         Ok(PlacementRow {
             id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),
             staff_ref,
             role_code: role.code,
             programme_code: programme,
-            host_type: input.host_type.as_str().to_string(),
-            host_practice: practice,
-            host_federation: federation,
-            host_ict: ict,
-            external_host_name: ext_name,
-            external_host_code: ext_code,
+            host_type: host_type.as_str().to_string(),
+            host_code,
+            host_name: host_name_kept,
             hours_per_week: h,
             start_date: input.start_date.0,
             end_date: input.end_date.map(|d| d.0),
@@ -382,19 +421,25 @@ impl Entity for PlacementRow {
         })
     }
     fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-        diesel::insert_into(placements::table).values(self).execute(conn)?;
+        self.ensure_host(conn)?;
+        diesel::insert_into(placement_records::table).values(self.record()).execute(conn)?;
         Ok(())
     }
     fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
+        self.ensure_host(conn)?;
         Ok(diesel::update(
-            placements::table.filter(placements::id.eq(&self.id)).filter(placements::version.eq(expected_version)),
+            placement_records::table
+                .filter(placement_records::id.eq(&self.id))
+                .filter(placement_records::version.eq(expected_version)),
         )
-        .set(self)
+        .set(self.record())
         .execute(conn)?)
     }
     fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
         Ok(diesel::delete(
-            placements::table.filter(placements::id.eq(&self.id)).filter(placements::version.eq(self.version)),
+            placement_records::table
+                .filter(placement_records::id.eq(&self.id))
+                .filter(placement_records::version.eq(self.version)),
         )
         .execute(conn)?)
     }

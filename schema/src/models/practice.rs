@@ -5,12 +5,14 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::organisation::{check_code_free, Common, OrganisationRow};
 use crate::actor::Scope;
 use crate::db::DbConnection;
 use crate::domain::crud::{new_id, Entity};
 use crate::error::{DomainError, DomainResult};
-use crate::tables::practices;
-use crate::validate::{is_ods_code, is_practice_ods_code, normalise_postcode, Checks};
+use crate::kinds::OrgKind;
+use crate::tables::practice_details;
+use crate::validate::{is_ods_code, normalise_postcode, Checks};
 
 crate::text_enum! {
     /// Whether a practice is open. `merged` practices name the practice they merged into.
@@ -28,8 +30,8 @@ crate::text_enum! {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset, Identifiable)]
-#[diesel(table_name = practices, treat_none_as_null = true)]
+/// A practice as read (the `practices` view: its organisation row and its details).
+#[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct PracticeRow {
     pub id: String,
     pub ods_code: String,
@@ -49,6 +51,21 @@ pub struct PracticeRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// What only a practice has, as stored.
+#[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
+#[diesel(table_name = practice_details, treat_none_as_null = true)]
+pub struct PracticeDetailsRow {
+    pub code: String,
+    pub address_lines: Option<String>,
+    pub postcode: String,
+    pub region_code: Option<String>,
+    pub icb_code: Option<String>,
+    pub commissioner_code: Option<String>,
+    pub list_size: Option<i32>,
+    pub merged_into: Option<String>,
+    pub phone: Option<String>,
 }
 
 /// A GP practice.
@@ -165,7 +182,50 @@ impl PracticeRow {
     }
 
     pub fn find(conn: &mut DbConnection, key: &str) -> DomainResult<Option<PracticeRow>> {
+        use crate::tables::practices;
         super::find_by_id_or_key!(conn, key, practices, ods_code, |k: &str| k.to_ascii_uppercase())
+    }
+
+    /// The rows it is stored as: its organisation and its details.
+    pub fn parts(&self) -> (OrganisationRow, PracticeDetailsRow) {
+        let org = Common {
+            id: &self.id,
+            code: &self.ods_code,
+            kind: OrgKind::Practice,
+            name: &self.name,
+            status: &self.status,
+            opened_on: self.opened_on,
+            closed_on: self.closed_on,
+            source: &self.source,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+        .row();
+        let details = PracticeDetailsRow {
+            code: self.ods_code.clone(),
+            address_lines: self.address_lines.clone(),
+            postcode: self.postcode.clone(),
+            region_code: self.region_code.clone(),
+            icb_code: self.icb_code.clone(),
+            commissioner_code: self.commissioner_code.clone(),
+            list_size: self.list_size,
+            merged_into: self.merged_into.clone(),
+            phone: self.phone.clone(),
+        };
+        (org, details)
+    }
+
+    /// Writes over the stored practice at `expected_version`: rows changed (0 = lost a race).
+    pub(crate) fn write_over(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
+        let (org, details) = self.parts();
+        let changed = org.update(conn, expected_version)?;
+        if changed > 0 {
+            diesel::update(practice_details::table.filter(practice_details::code.eq(&self.ods_code)))
+                .set(&details)
+                .execute(conn)?;
+        }
+        Ok(changed)
     }
 }
 
@@ -221,11 +281,9 @@ impl Entity for PracticeRow {
     fn build(conn: &mut DbConnection, input: PracticeInput, current: Option<&Self>) -> DomainResult<Self> {
         let mut ck = Checks::new();
         let ods_code = input.ods_code.trim().to_string();
-        ck.check(
-            is_practice_ods_code(&ods_code),
-            "odsCode",
-            "must be an ODS practice code: a capital letter and five digits, e.g. M83001",
-        );
+        if let Err(shape) = OrgKind::Practice.check_code(&ods_code) {
+            ck.fail("odsCode", shape);
+        }
         if let Some(cur) = current {
             ck.check(
                 ods_code == cur.ods_code,
@@ -279,8 +337,11 @@ impl Entity for PracticeRow {
             ck.found(PracticeRow::find(conn, m)?, "mergedInto", || format!("no practice has ODS code {m}"));
         }
         ck.finish()?;
-        if current.is_none() && PracticeRow::find(conn, &ods_code)?.is_some() {
-            return Err(DomainError::Conflict(format!("a practice with ODS code {ods_code} already exists")));
+        if current.is_none() {
+            if PracticeRow::find(conn, &ods_code)?.is_some() {
+                return Err(DomainError::Conflict(format!("a practice with ODS code {ods_code} already exists")));
+            }
+            check_code_free(conn, OrgKind::Practice, &ods_code)?;
         }
         let now = crate::now();
         Ok(PracticeRow {
@@ -306,20 +367,15 @@ impl Entity for PracticeRow {
     }
 
     fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-        diesel::insert_into(practices::table).values(self).execute(conn)?;
+        let (org, details) = self.parts();
+        org.insert(conn)?;
+        diesel::insert_into(practice_details::table).values(&details).execute(conn)?;
         Ok(())
     }
     fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(
-            practices::table.filter(practices::id.eq(&self.id)).filter(practices::version.eq(expected_version)),
-        )
-        .set(self)
-        .execute(conn)?)
+        self.write_over(conn, expected_version)
     }
     fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(
-            practices::table.filter(practices::id.eq(&self.id)).filter(practices::version.eq(self.version)),
-        )
-        .execute(conn)?)
+        OrganisationRow::delete(conn, &self.id, self.version)
     }
 }

@@ -1,0 +1,259 @@
+-- One organisation model. Every practice, PCN, federation, ICT, commissioner and external
+-- provider is a row of `organisations` (code, kind, name, status, dates, version); what only
+-- one kind has lives in that kind's detail table. Every relationship between two
+-- organisations over a period is a row of `affiliations`. A placement names its host by one
+-- code, with a foreign key. The kinds and which may be affiliated with which are declared in
+-- `schema/src/kinds.rs`; the CHECKs below repeat its spellings for the database's sake.
+--
+-- The records as the API has always read them (practices, federations, ICTs, memberships,
+-- partner services, placements) are views over the new tables, so the data is carried
+-- forward row for row: same ids, versions, dates and timestamps.
+
+CREATE TABLE organisations (
+    id          TEXT NOT NULL UNIQUE,
+    code        TEXT PRIMARY KEY CHECK (code ~ '^[A-Z0-9][A-Z0-9-]{1,31}$'),
+    kind        TEXT NOT NULL CHECK (kind IN ('practice', 'pcn', 'federation', 'ict', 'commissioner', 'external')),
+    name        TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    status      TEXT NOT NULL CHECK (status IN ('active', 'closed', 'dormant', 'proposed', 'merged',
+                                                'planned', 'early_adopter', 'live')),
+    opened_on   DATE,
+    closed_on   DATE,
+    source      TEXT NOT NULL DEFAULT 'api' CHECK (source IN ('api', 'ods', 'demo')),
+    version     INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+    created_at  TIMESTAMP NOT NULL,
+    updated_at  TIMESTAMP NOT NULL,
+    UNIQUE (code, kind),
+    CHECK (closed_on IS NULL OR opened_on IS NULL OR closed_on >= opened_on),
+    CHECK (kind <> 'practice' OR code ~ '^[A-Z][0-9]{5}$'),
+    CHECK (kind <> 'pcn' OR code ~ '^U[0-9]{5}$')
+);
+CREATE INDEX organisations_kind_code_idx ON organisations (kind, code, id);
+CREATE INDEX organisations_kind_name_idx ON organisations (kind, name, id);
+CREATE INDEX organisations_kind_updated_idx ON organisations (kind, updated_at, id);
+CREATE INDEX organisations_name_idx ON organisations (name, id);
+CREATE INDEX organisations_updated_idx ON organisations (updated_at, id);
+
+CREATE TABLE practice_details (
+    code              TEXT PRIMARY KEY REFERENCES organisations (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    address_lines     TEXT,
+    postcode          TEXT NOT NULL CHECK (length(postcode) BETWEEN 5 AND 8),
+    region_code       TEXT,
+    icb_code          TEXT,
+    commissioner_code TEXT,
+    list_size         INTEGER CHECK (list_size >= 0),
+    merged_into       TEXT REFERENCES organisations (code) ON UPDATE CASCADE,
+    phone             TEXT,
+    CHECK (merged_into IS NULL OR merged_into <> code)
+);
+CREATE INDEX practice_details_commissioner_idx ON practice_details (commissioner_code);
+CREATE INDEX practice_details_postcode_idx ON practice_details (postcode text_pattern_ops);
+
+-- Federations and PCNs: groups of practices with the same attributes.
+CREATE TABLE group_details (
+    code        TEXT PRIMARY KEY REFERENCES organisations (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    ods_code    TEXT UNIQUE,
+    icb_code    TEXT,
+    description TEXT
+);
+
+CREATE TABLE ict_details (
+    code        TEXT PRIMARY KEY REFERENCES organisations (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    icb_code    TEXT,
+    locality    TEXT,
+    population  INTEGER CHECK (population >= 0)
+);
+
+CREATE TABLE affiliations (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('member_of', 'commissioned_by', 'partner_service_of')),
+    member_code TEXT NOT NULL REFERENCES organisations (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    parent_code TEXT NOT NULL REFERENCES organisations (code) ON UPDATE CASCADE ON DELETE CASCADE,
+    start_date  DATE NOT NULL,
+    end_date    DATE,
+    version     INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+    created_at  TIMESTAMP NOT NULL,
+    updated_at  TIMESTAMP NOT NULL,
+    CHECK (end_date IS NULL OR end_date >= start_date),
+    CHECK (member_code <> parent_code)
+);
+CREATE INDEX affiliations_parent_idx ON affiliations (parent_code, start_date);
+CREATE INDEX affiliations_member_idx ON affiliations (member_code, start_date);
+
+-- What an ICT's partner service is, beyond its providing organisation and its period.
+CREATE TABLE partner_service_details (
+    affiliation_id TEXT PRIMARY KEY REFERENCES affiliations (id) ON DELETE CASCADE,
+    name           TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    service_kind   TEXT NOT NULL
+                   CHECK (service_kind IN ('community', 'mental_health', 'social_care', 'voluntary', 'acute', 'other'))
+);
+
+-- ---------------------------------------------------------------------------------------
+-- Carrying the data forward
+
+INSERT INTO organisations (id, code, kind, name, status, opened_on, closed_on, source, version, created_at, updated_at)
+SELECT id, ods_code, 'practice', name, status, opened_on, closed_on, source, version, created_at, updated_at
+FROM practices;
+INSERT INTO practice_details (code, address_lines, postcode, region_code, icb_code, commissioner_code, list_size, merged_into, phone)
+SELECT ods_code, address_lines, postcode, region_code, icb_code, commissioner_code, list_size, merged_into, phone
+FROM practices;
+
+INSERT INTO organisations (id, code, kind, name, status, source, version, created_at, updated_at)
+SELECT id, code, 'federation', name, 'active', source, version, created_at, updated_at FROM federations;
+INSERT INTO group_details (code, ods_code, icb_code, description)
+SELECT code, ods_code, icb_code, description FROM federations;
+
+INSERT INTO organisations (id, code, kind, name, status, source, version, created_at, updated_at)
+SELECT id, code, 'ict', name, status, source, version, created_at, updated_at FROM integrated_care_teams;
+INSERT INTO ict_details (code, icb_code, locality, population)
+SELECT code, icb_code, locality, population FROM integrated_care_teams;
+
+-- Commissioners were codes only; each becomes an organisation named by its code (the ODS
+-- files carry no names for them).
+INSERT INTO organisations (id, code, kind, name, status, source, version, created_at, updated_at)
+SELECT gen_random_uuid()::text, c.code, 'commissioner', c.code, 'active', 'ods', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
+FROM (
+    SELECT commissioner_code AS code FROM practice_commissioners
+    UNION SELECT commissioner_code FROM practices WHERE commissioner_code IS NOT NULL
+) c
+WHERE c.code ~ '^[A-Z0-9][A-Z0-9-]{1,31}$'
+  AND NOT EXISTS (SELECT 1 FROM organisations o WHERE o.code = c.code);
+
+INSERT INTO affiliations (id, kind, member_code, parent_code, start_date, end_date, version, created_at, updated_at)
+SELECT id, 'member_of', ods_code, federation_code, start_date, end_date, version, created_at, updated_at
+FROM federation_memberships;
+INSERT INTO affiliations (id, kind, member_code, parent_code, start_date, end_date, version, created_at, updated_at)
+SELECT id, 'member_of', ods_code, ict_code, start_date, end_date, version, created_at, updated_at
+FROM ict_memberships;
+INSERT INTO affiliations (id, kind, member_code, parent_code, start_date, end_date, version, created_at, updated_at)
+SELECT gen_random_uuid()::text, 'commissioned_by', pc.ods_code, pc.commissioner_code, pc.start_date, pc.end_date, 1,
+       CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
+FROM practice_commissioners pc
+WHERE EXISTS (SELECT 1 FROM organisations o WHERE o.code = pc.commissioner_code AND o.kind = 'commissioner');
+
+-- External providers: the organisations that placements' external halves and ICTs' partner
+-- services named in free text. One with an ODS code is that code (unless the code is already
+-- another kind of organisation); one without is named, and gets our own code, EXT- and eight
+-- hex digits (ODS codes never hold a hyphen).
+CREATE TEMPORARY TABLE external_refs (ref_id TEXT PRIMARY KEY, ods TEXT, name TEXT, lname TEXT) ON COMMIT DROP;
+INSERT INTO external_refs
+SELECT id,
+       CASE WHEN external_host_code ~ '^[A-Z0-9]{3,10}$'
+             AND NOT EXISTS (SELECT 1 FROM organisations o WHERE o.code = external_host_code AND o.kind <> 'external')
+            THEN external_host_code END,
+       external_host_name, lower(external_host_name)
+FROM placements WHERE host_type = 'external'
+UNION ALL
+SELECT id,
+       CASE WHEN organisation_code ~ '^[A-Z0-9]{3,10}$'
+             AND NOT EXISTS (SELECT 1 FROM organisations o WHERE o.code = organisation_code AND o.kind <> 'external')
+            THEN organisation_code END,
+       name, lower(name)
+FROM ict_partner_services;
+
+-- The named ones: one organisation for each name, whatever its case.
+CREATE TEMPORARY TABLE external_names (lname TEXT PRIMARY KEY, code TEXT NOT NULL, name TEXT NOT NULL) ON COMMIT DROP;
+INSERT INTO external_names (lname, code, name)
+SELECT lname, 'EXT-' || upper(substr(md5(lname), 1, 8)), min(name) FROM external_refs WHERE ods IS NULL GROUP BY lname;
+
+INSERT INTO organisations (id, code, kind, name, status, source, version, created_at, updated_at)
+SELECT gen_random_uuid()::text, code, 'external', name, 'active', 'api', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
+FROM (
+    SELECT ods AS code, min(name) AS name FROM external_refs WHERE ods IS NOT NULL GROUP BY ods
+    UNION ALL SELECT code, name FROM external_names
+) e
+ON CONFLICT (code) DO NOTHING;
+
+CREATE TEMPORARY TABLE external_of (ref_id TEXT PRIMARY KEY, code TEXT NOT NULL) ON COMMIT DROP;
+INSERT INTO external_of
+SELECT r.ref_id, COALESCE(r.ods, (SELECT n.code FROM external_names n WHERE n.lname = r.lname)) FROM external_refs r;
+
+INSERT INTO affiliations (id, kind, member_code, parent_code, start_date, end_date, version, created_at, updated_at)
+SELECT s.id, 'partner_service_of', (SELECT e.code FROM external_of e WHERE e.ref_id = s.id),
+       s.ict_code, s.start_date, s.end_date, s.version, s.created_at, s.updated_at
+FROM ict_partner_services s;
+INSERT INTO partner_service_details (affiliation_id, name, service_kind)
+SELECT id, name, kind FROM ict_partner_services;
+
+CREATE TABLE placement_records (
+    id                 TEXT PRIMARY KEY,
+    staff_ref          TEXT NOT NULL CHECK (length(staff_ref) BETWEEN 1 AND 64),
+    role_code          TEXT NOT NULL REFERENCES roles (code) ON UPDATE CASCADE,
+    programme_code     TEXT REFERENCES programmes (code) ON UPDATE CASCADE,
+    -- The host's kind, kept beside its code so placements read without a join; the foreign
+    -- key holds the two together.
+    host_type          TEXT NOT NULL CHECK (host_type IN ('practice', 'pcn', 'federation', 'ict', 'external')),
+    host_code          TEXT NOT NULL,
+    hours_per_week     DOUBLE PRECISION NOT NULL CHECK (hours_per_week > 0 AND hours_per_week <= 80),
+    start_date         DATE NOT NULL,
+    end_date           DATE,
+    funding            TEXT CHECK (funding IN ('arrs', 'programme', 'practice', 'federation', 'icb', 'trust', 'other')),
+    notes              TEXT,
+    source             TEXT NOT NULL DEFAULT 'api' CHECK (source IN ('api', 'import', 'demo')),
+    created_by         TEXT NOT NULL,
+    version            INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+    created_at         TIMESTAMP NOT NULL,
+    updated_at         TIMESTAMP NOT NULL,
+    FOREIGN KEY (host_code, host_type) REFERENCES organisations (code, kind) ON UPDATE CASCADE,
+    CHECK (end_date IS NULL OR end_date >= start_date)
+);
+INSERT INTO placement_records
+SELECT p.id, p.staff_ref, p.role_code, p.programme_code, p.host_type,
+       CASE p.host_type
+           WHEN 'practice' THEN p.host_practice
+           WHEN 'federation' THEN p.host_federation
+           WHEN 'ict' THEN p.host_ict
+           ELSE (SELECT e.code FROM external_of e WHERE e.ref_id = p.id)
+       END,
+       p.hours_per_week, p.start_date, p.end_date, p.funding, p.notes, p.source, p.created_by, p.version,
+       p.created_at, p.updated_at
+FROM placements p;
+CREATE INDEX placement_records_created_idx ON placement_records (created_at, id);
+CREATE INDEX placement_records_updated_idx ON placement_records (updated_at, id);
+CREATE INDEX placement_records_start_idx ON placement_records (start_date, id);
+CREATE INDEX placement_records_role_idx ON placement_records (role_code);
+CREATE INDEX placement_records_programme_idx ON placement_records (programme_code);
+CREATE INDEX placement_records_host_idx ON placement_records (host_code);
+CREATE INDEX placement_records_staff_idx ON placement_records (staff_ref);
+
+DROP TABLE placements;
+DROP TABLE ict_partner_services;
+DROP TABLE ict_memberships;
+DROP TABLE federation_memberships;
+DROP TABLE practice_commissioners;
+DROP TABLE integrated_care_teams;
+DROP TABLE federations;
+DROP TABLE practices;
+
+-- ---------------------------------------------------------------------------------------
+-- The records as read
+
+CREATE VIEW practices AS
+SELECT o.id, o.code AS ods_code, o.name, d.address_lines, d.postcode, d.region_code, d.icb_code,
+       d.commissioner_code, d.list_size, o.status, d.merged_into, o.opened_on, o.closed_on, d.phone,
+       o.source, o.version, o.created_at, o.updated_at
+FROM organisations o JOIN practice_details d ON d.code = o.code;
+
+-- Federations and PCNs, told apart by kind.
+CREATE VIEW group_organisations AS
+SELECT o.id, o.code, o.kind, o.name, d.ods_code, d.icb_code, d.description, o.source, o.version,
+       o.created_at, o.updated_at
+FROM organisations o JOIN group_details d ON d.code = o.code;
+
+CREATE VIEW integrated_care_teams AS
+SELECT o.id, o.code, o.name, d.icb_code, d.locality, d.population, o.status, o.source, o.version,
+       o.created_at, o.updated_at
+FROM organisations o JOIN ict_details d ON d.code = o.code;
+
+CREATE VIEW ict_partner_services AS
+SELECT a.id, a.parent_code AS ict_code, d.name, d.service_kind AS kind,
+       CASE WHEN a.member_code NOT LIKE 'EXT-%' THEN a.member_code END AS organisation_code,
+       a.start_date, a.end_date, a.version, a.created_at, a.updated_at, a.member_code
+FROM affiliations a JOIN partner_service_details d ON d.affiliation_id = a.id;
+
+CREATE VIEW placements AS
+SELECT r.id, r.staff_ref, r.role_code, r.programme_code, r.host_type, r.host_code,
+       CASE WHEN r.host_type = 'external' THEN (SELECT o.name FROM organisations o WHERE o.code = r.host_code) END
+           AS host_name,
+       r.hours_per_week, r.start_date, r.end_date, r.funding, r.notes, r.source, r.created_by, r.version,
+       r.created_at, r.updated_at
+FROM placement_records r;
