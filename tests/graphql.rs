@@ -13,6 +13,7 @@ crate::on_both_backends!(
     mutations_follow_the_rest_rules,
     limits_refuse_expensive_queries,
     relay_paging_both_ways,
+    organisations_pcns_and_affiliations,
 );
 
 const SDL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/schema.graphql");
@@ -673,4 +674,126 @@ async fn playground_page_and_assets_are_served_locally() {
         assert_eq!(r.status, 200, "{src} is served by the binary");
     }
     app.get("/graphql/assets/nothing.js").send().await.problem(404, "not-found");
+}
+
+/// The organisation model through the graph: a PCN with its member practice and the
+/// placement it hosts, the `Organisation` interface over every kind, affiliations both ways
+/// with their periods, and `node(id:)` for the new types.
+async fn organisations_pcns_and_affiliations(app: TestApp) {
+    let admin = app.admin();
+    app.practice("M83001", "Meir Health Centre", "ST3 7DY").await;
+    app.practice("M83002", "Longton Surgery", "ST3 1AA").await;
+    let pcn = app
+        .post("/api/v1/pcns")
+        .bearer(&admin)
+        .json(&json!({"code": "U12345", "name": "Meir PCN", "icbCode": "QNC"}))
+        .send()
+        .await;
+    assert_eq!(pcn.status, 201, "{}", pcn.text);
+    for (ods, end) in [("M83001", Value::Null), ("M83002", json!("2024-03-31"))] {
+        let m = app
+            .post("/api/v1/pcn-memberships")
+            .bearer(&admin)
+            .json(&json!({"pcnCode": "U12345", "odsCode": ods, "startDate": "2019-07-01", "endDate": end}))
+            .send()
+            .await;
+        assert_eq!(m.status, 201, "{}", m.text);
+    }
+    let placement = app
+        .post("/api/v1/placements")
+        .bearer(&admin)
+        .json(&json!({"staffRef": "PCN-SPLW-1", "roleCode": "social-prescribing-link-worker", "hostType": "pcn",
+            "hostCode": "u12345", "hoursPerWeek": 37.5, "startDate": "2024-01-08", "funding": "arrs"}))
+        .send()
+        .await;
+    assert_eq!(placement.status, 201, "{}", placement.text);
+    assert_eq!((&placement.body["hostType"], &placement.body["hostCode"]), (&json!("pcn"), &json!("U12345")));
+
+    let q = r#"{ pcn(code: "U12345") { id code kind name icbCode
+        practices { nodes { odsCode } }
+        placements { nodes { staffRef hostType hostCode host { __typename ... on Pcn { code } } } }
+        affiliations { kind memberCode parentCode startDate endDate current member { __typename code } } } }"#;
+    let r = app.gql(Some(&admin), q, json!({})).await;
+    assert!(r.body.get("errors").is_none(), "{}", r.text);
+    let p = &r.body["data"]["pcn"];
+    assert_eq!((&p["code"], &p["kind"], &p["name"]), (&json!("U12345"), &json!("PCN"), &json!("Meir PCN")));
+    assert_eq!(p["practices"]["nodes"], json!([{"odsCode": "M83001"}]), "today's members only");
+    assert_eq!(
+        p["placements"]["nodes"],
+        json!([{"staffRef": "PCN-SPLW-1", "hostType": "PCN", "hostCode": "U12345",
+            "host": {"__typename": "Pcn", "code": "U12345"}}])
+    );
+    assert_eq!(
+        p["affiliations"],
+        json!([
+            {"kind": "MEMBER_OF", "memberCode": "M83001", "parentCode": "U12345", "startDate": "2019-07-01",
+             "endDate": null, "current": true, "member": {"__typename": "Practice", "code": "M83001"}},
+            {"kind": "MEMBER_OF", "memberCode": "M83002", "parentCode": "U12345", "startDate": "2019-07-01",
+             "endDate": "2024-03-31", "current": false, "member": {"__typename": "Practice", "code": "M83002"}},
+        ])
+    );
+
+    // The interface lists every kind, each as its own type; `partOf` and `activeOn` read
+    // membership on a day.
+    let q = r#"query($f: OrganisationFilter) { organisations(filter: $f) { totalCount
+        nodes { __typename code kind name ... on Practice { odsCode } ... on Pcn { icbCode } } } }"#;
+    let all = app.gql(None, q, json!({})).await;
+    assert!(all.body.get("errors").is_none(), "{}", all.text);
+    let kinds: Vec<(&str, &str)> = all.body["data"]["organisations"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["__typename"].as_str().unwrap(), n["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("Practice", "M83001"), ("Practice", "M83002"), ("Pcn", "U12345")]);
+    let members = |day: &str| {
+        let vars = json!({"f": {"partOf": "U12345", "activeOn": day}});
+        let app = &app;
+        async move {
+            let r = app.gql(None, q, vars).await;
+            assert!(r.body.get("errors").is_none(), "{}", r.text);
+            let nodes = r.body["data"]["organisations"]["nodes"].as_array().unwrap().clone();
+            nodes.iter().map(|n| n["odsCode"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(members("2024-03-31").await, ["M83001", "M83002"], "the last day of the ended membership");
+    assert_eq!(members("2024-04-01").await, ["M83001"], "the day after it");
+    let pcns = app.gql(None, q, json!({"f": {"kind": "PCN"}})).await;
+    assert_eq!(pcns.body["data"]["organisations"]["totalCount"], 1);
+
+    // A practice's affiliations and PCNs, upward.
+    let q = r#"{ practice(odsCode: "M83002") { code kind
+        pcns(activeOn: "2020-01-01") { code }
+        now: pcns { code }
+        affiliations { kind parentCode parent { __typename ... on Pcn { name } } } } }"#;
+    let r = app.gql(None, q, json!({})).await;
+    assert!(r.body.get("errors").is_none(), "{}", r.text);
+    let pr = &r.body["data"]["practice"];
+    assert_eq!((&pr["code"], &pr["kind"]), (&json!("M83002"), &json!("PRACTICE")));
+    assert_eq!(pr["pcns"], json!([{"code": "U12345"}]));
+    assert_eq!(pr["now"], json!([]));
+    assert_eq!(
+        pr["affiliations"],
+        json!([{"kind": "MEMBER_OF", "parentCode": "U12345", "parent": {"__typename": "Pcn", "name": "Meir PCN"}}])
+    );
+
+    // `node(id:)` resolves the new types; `organisation(code:)` any kind.
+    let id = p["id"].as_str().unwrap();
+    let r = app
+        .gql(None, "query($id: ID!) { node(id: $id) { __typename id ... on Pcn { code } } }", json!({"id": id}))
+        .await;
+    assert_eq!(r.body["data"]["node"], json!({"__typename": "Pcn", "id": id, "code": "U12345"}), "{}", r.text);
+    let r = app
+        .gql(
+            None,
+            r#"{ organisation(code: "u12345") { __typename code } missing: organisation(code: "U99999") { code } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.body["data"],
+        json!({"organisation": {"__typename": "Pcn", "code": "U12345"}, "missing": null}),
+        "{}",
+        r.text
+    );
 }

@@ -5,6 +5,7 @@ use async_graphql::connection::{Connection, CursorType, Edge, EmptyFields};
 use async_graphql::{Context, Object, OutputType, Result};
 use pcr_schema::domain::catalogue::{self, ProgrammeQuery, RoleQuery};
 use pcr_schema::domain::groups::{self, GroupQuery};
+use pcr_schema::domain::organisations::{self, OrganisationQuery};
 use pcr_schema::domain::placements::{self as placement_queries, PlacementQuery};
 use pcr_schema::domain::practices::{self as practice_queries, MemberOf, PracticeQuery};
 use pcr_schema::pagination::{Cursor, Page, RowCursor, SortValue, MAX_LIMIT};
@@ -83,6 +84,8 @@ impl PageArgs {
 pub enum Total {
     Known(i64),
     Practices(PracticeQuery, Option<MemberOf>),
+    Organisations(OrganisationQuery),
+    Pcns(GroupQuery),
     Federations(GroupQuery),
     Icts(GroupQuery),
     Roles(RoleQuery),
@@ -103,6 +106,8 @@ impl Totals {
         match self.0.clone() {
             Total::Known(n) => Ok(n),
             Total::Practices(q, m) => domain(move || practice_queries::count(&db, &q, m.as_ref())),
+            Total::Organisations(q) => domain(move || organisations::count(&db, &q)),
+            Total::Pcns(q) => domain(move || groups::count_pcns(&db, &q)),
             Total::Federations(q) => domain(move || groups::count_federations(&db, &q)),
             Total::Icts(q) => domain(move || groups::count_icts(&db, &q)),
             Total::Roles(q) => domain(move || catalogue::count_roles(&db, &q)),

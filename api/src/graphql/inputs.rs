@@ -5,8 +5,10 @@ use async_graphql::{Enum, InputObject};
 use pcr_schema::date::Date;
 use pcr_schema::domain::catalogue::{ProgrammeQuery, RoleQuery};
 use pcr_schema::domain::groups::GroupQuery;
+use pcr_schema::domain::organisations::OrganisationQuery;
 use pcr_schema::domain::placements::PlacementQuery;
 use pcr_schema::domain::practices::PracticeQuery;
+use pcr_schema::kinds::OrgKind;
 use pcr_schema::models::ict::IctStatus;
 use pcr_schema::models::placement::{HostType, PlacementStatus};
 use pcr_schema::models::practice::PracticeStatus;
@@ -100,7 +102,7 @@ impl PracticeFilter {
     }
 }
 
-/// What to sort federations or Integrated Care Teams by.
+/// What to sort organisations, PCNs, federations or Integrated Care Teams by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum GroupOrderField {
     /// By code (the default).
@@ -155,6 +157,35 @@ impl GroupFilter {
             status: f.status,
             icb: f.icb,
             updated_since: f.updated_since.map(|t| t.0),
+            limit: Some(how.limit),
+            after: how.cursor.clone(),
+            sort: Some(how.sort.clone()),
+        }
+    }
+}
+
+/// The same filters as `GET /api/v1/organisations`.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct OrganisationFilter {
+    /// Only organisations of this kind.
+    pub kind: Option<OrgKind>,
+    /// Part of the name (any case), or an exact code.
+    pub q: Option<String>,
+    /// Only members of the organisation with this code (a PCN, federation, ICT or
+    /// commissioner) on `activeOn` (default today).
+    pub part_of: Option<String>,
+    /// Only organisations open on this date; with `partOf`, the day membership is read on.
+    pub active_on: Option<Date>,
+}
+
+impl OrganisationFilter {
+    pub fn query(filter: Option<OrganisationFilter>, how: &Resolved) -> OrganisationQuery {
+        let f = filter.unwrap_or_default();
+        OrganisationQuery {
+            kind: f.kind,
+            q: f.q,
+            part_of: f.part_of,
+            active_on: f.active_on.map(|d| d.0),
             limit: Some(how.limit),
             after: how.cursor.clone(),
             sort: Some(how.sort.clone()),

@@ -11,12 +11,13 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::dataloader::Loader;
 use chrono::NaiveDate;
-use pcr_schema::domain::lookups;
+use pcr_schema::domain::lookups::{self, KindRecord};
 use pcr_schema::domain::placements::{self as placement_queries, PlacementParent, PlacementQuery};
 use pcr_schema::domain::practices::{self as practice_queries, PracticeQuery};
-use pcr_schema::models::federation::Federation;
+use pcr_schema::models::federation::{Federation, Pcn};
 use pcr_schema::models::ict::IntegratedCareTeam;
-use pcr_schema::models::membership::{FederationMembership, IctMembership, PartnerService};
+use pcr_schema::models::membership::{FederationMembership, IctMembership, PartnerService, PcnMembership};
+use pcr_schema::models::organisation::Affiliation;
 use pcr_schema::models::placement::Placement;
 use pcr_schema::models::practice::Practice;
 use pcr_schema::models::programme::Programme;
@@ -211,7 +212,12 @@ pub struct PracticeKey(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FederationKey(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PcnKey(pub String);
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IctKey(pub String);
+/// An organisation of any kind, as its kind's record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrganisationKey(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RoleKey(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -220,6 +226,15 @@ pub struct ProgrammeKey(pub String);
 /// A practice's federations on a day.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FederationsOf(pub String, pub NaiveDate);
+/// A practice's PCNs on a day.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PcnsOf(pub String, pub NaiveDate);
+/// A PCN's membership periods.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PcnMembershipsOf(pub String);
+/// An organisation's affiliations, on a day or all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AffiliationsOf(pub String, pub Option<NaiveDate>);
 /// A practice's ICTs on a day.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IctsOf(pub String, pub NaiveDate);
@@ -310,7 +325,10 @@ macro_rules! simple_loader {
 
 simple_loader!(PracticeKey, Practice, lookups::practices_by_ods);
 simple_loader!(FederationKey, Federation, lookups::federations_by_code);
+simple_loader!(PcnKey, Pcn, lookups::pcns_by_code);
 simple_loader!(IctKey, IntegratedCareTeam, lookups::icts_by_code);
+simple_loader!(OrganisationKey, KindRecord, lookups::records_by_code);
+simple_loader!(PcnMembershipsOf, Vec<PcnMembership>, lookups::pcn_memberships);
 simple_loader!(RoleKey, Role, lookups::roles_by_code);
 simple_loader!(ProgrammeKey, Programme, lookups::programmes_by_code);
 simple_loader!(FederationMembershipsOf, Vec<FederationMembership>, lookups::federation_memberships);
@@ -342,6 +360,18 @@ macro_rules! on_day_loader {
 
 on_day_loader!(FederationsOf, Vec<Federation>, lookups::federations_of_practices);
 on_day_loader!(IctsOf, Vec<IntegratedCareTeam>, lookups::icts_of_practices);
+on_day_loader!(PcnsOf, Vec<Pcn>, lookups::pcns_of_practices);
+on_day_loader!(AffiliationsOf, Vec<Affiliation>, affiliations_on);
+
+/// Every affiliation of each organisation, or those holding on `day`.
+fn affiliations_on(
+    db: &Db,
+    codes: &[String],
+    day: Option<NaiveDate>,
+) -> pcr_schema::DomainResult<std::collections::HashMap<String, Vec<Affiliation>>> {
+    let query = pcr_schema::domain::organisations::AffiliationQuery { active_on: day, kind: None };
+    pcr_schema::domain::organisations::affiliations_of(db, codes, &query)
+}
 
 impl Loader<PlacementsOf> for Loaders {
     type Value = Page<Placement>;

@@ -9,6 +9,7 @@ pub mod executor;
 pub mod inputs;
 pub mod loaders;
 pub mod mutation;
+pub mod organisations;
 pub mod playground;
 pub mod query;
 pub mod scalars;
@@ -128,38 +129,36 @@ fn describe_generated_types(
     builder: SchemaBuilder<Query, Mutation, EmptySubscription>,
 ) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     use self::connection::{Conn, EdgeCursor};
-    use self::types::{FederationNode, IctNode, PlacementNode, PracticeNode, ProgrammeNode, RoleNode};
+    use self::organisations::OrganisationNode;
+    use self::types::{FederationNode, IctNode, PcnNode, PlacementNode, PracticeNode, ProgrammeNode, RoleNode};
     use async_graphql::connection::{Edge, EmptyFields};
     type EdgeOf<N> = Edge<EdgeCursor, N, EmptyFields>;
     const ID_DESC: &str = "An opaque identifier. Every record's `id` is a global id that `node(id:)` fetches; \
         the lookups that take an `id` also accept the UUID REST uses.";
-    builder
-        .override_output_type_description::<ID>(ID_DESC)
-        .override_input_type_description::<ID>(ID_DESC)
-        .override_output_type_description::<Conn<PracticeNode>>(
-            "A page of practices: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
-        )
-        .override_output_type_description::<EdgeOf<PracticeNode>>("A practice in a page, with its cursor.")
-        .override_output_type_description::<Conn<FederationNode>>(
-            "A page of GP federations: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
-        )
-        .override_output_type_description::<EdgeOf<FederationNode>>("A federation in a page, with its cursor.")
-        .override_output_type_description::<Conn<IctNode>>(
-            "A page of Integrated Care Teams: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
-        )
-        .override_output_type_description::<EdgeOf<IctNode>>("An Integrated Care Team in a page, with its cursor.")
-        .override_output_type_description::<Conn<RoleNode>>(
-            "A page of roles: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
-        )
-        .override_output_type_description::<EdgeOf<RoleNode>>("A role in a page, with its cursor.")
-        .override_output_type_description::<Conn<ProgrammeNode>>(
-            "A page of programmes: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
-        )
-        .override_output_type_description::<EdgeOf<ProgrammeNode>>("A programme in a page, with its cursor.")
-        .override_output_type_description::<Conn<PlacementNode>>(
-            "A page of placements: `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`.",
-        )
-        .override_output_type_description::<EdgeOf<PlacementNode>>("A placement in a page, with its cursor.")
+    /// Describes the connection and edge types of each kind of node.
+    macro_rules! pages {
+        ($builder:expr, $($node:ty => $plural:literal, $one:literal;)+) => {
+            $builder
+            $(
+                .override_output_type_description::<Conn<$node>>(concat!(
+                    "A page of ", $plural, ": `nodes` or `edges` (with cursors), `pageInfo` and `totalCount`."
+                ))
+                .override_output_type_description::<EdgeOf<$node>>(concat!($one, " in a page, with its cursor."))
+            )+
+        };
+    }
+    let builder =
+        builder.override_output_type_description::<ID>(ID_DESC).override_input_type_description::<ID>(ID_DESC);
+    pages!(builder,
+        OrganisationNode => "organisations of every kind", "An organisation";
+        PracticeNode => "practices", "A practice";
+        PcnNode => "Primary Care Networks", "A Primary Care Network";
+        FederationNode => "GP federations", "A federation";
+        IctNode => "Integrated Care Teams", "An Integrated Care Team";
+        RoleNode => "roles", "A role";
+        ProgrammeNode => "programmes", "A programme";
+        PlacementNode => "placements", "A placement";
+    )
 }
 
 /// The SDL as committed in `schema/schema.graphql`, with each custom scalar's

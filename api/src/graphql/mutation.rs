@@ -5,11 +5,11 @@ use async_graphql::{Context, InputObject, InputType, Object, Result, SimpleObjec
 use pcr_schema::date::Date;
 use pcr_schema::domain::crud::{self, Entity};
 use pcr_schema::domain::placements as placement_queries;
-use pcr_schema::models::federation::{FederationInput, FederationRow};
+use pcr_schema::models::federation::{FederationInput, FederationRow, PcnInput, PcnRow};
 use pcr_schema::models::ict::{IctRow, IntegratedCareTeamInput};
 use pcr_schema::models::membership::{
     FederationMembershipInput, FederationMembershipRow, IctMembershipInput, IctMembershipRow, PartnerServiceInput,
-    PartnerServiceRow,
+    PartnerServiceRow, PcnMembershipInput, PcnMembershipRow,
 };
 use pcr_schema::models::placement::{PlacementInput, PlacementRow};
 use pcr_schema::models::practice::{PracticeInput, PracticeRow};
@@ -18,8 +18,8 @@ use pcr_schema::models::role::{RoleInput, RoleRow};
 
 use super::errors::domain;
 use super::types::{
-    FederationMembershipNode, FederationNode, IctMembershipNode, IctNode, PartnerServiceNode, PlacementNode,
-    PracticeNode, ProgrammeNode, RoleNode,
+    FederationMembershipNode, FederationNode, IctMembershipNode, IctNode, PartnerServiceNode, PcnMembershipNode,
+    PcnNode, PlacementNode, PracticeNode, ProgrammeNode, RoleNode,
 };
 use super::{actor, db, decode_global_id};
 
@@ -28,6 +28,8 @@ use super::{actor, db, decode_global_id};
 #[graphql(
     concrete(name = "UpdatePracticeInput", params(PracticeInput)),
     concrete(name = "UpdateFederationInput", params(FederationInput)),
+    concrete(name = "UpdatePcnInput", params(PcnInput)),
+    concrete(name = "UpdatePcnMembershipInput", params(PcnMembershipInput)),
     concrete(name = "UpdateIntegratedCareTeamInput", params(IntegratedCareTeamInput)),
     concrete(name = "UpdateFederationMembershipInput", params(FederationMembershipInput)),
     concrete(name = "UpdateIctMembershipInput", params(IctMembershipInput)),
@@ -184,6 +186,10 @@ mutation_root! {
         "Creates a GP federation. Needs `reference:write`.",
         "Replaces a federation's writable fields. Needs `reference:write`.",
         "Deletes a federation. Needs `reference:write`.";
+    create_pcn, update_pcn, delete_pcn, PcnRow, PcnInput, PcnNode,
+        "Creates a Primary Care Network. Needs `reference:write`.",
+        "Replaces a PCN's writable fields. Needs `reference:write`.",
+        "Deletes a PCN. Needs `reference:write`.";
     create_integrated_care_team, update_integrated_care_team, delete_integrated_care_team, IctRow, IntegratedCareTeamInput, IctNode,
         "Creates an Integrated Care Team. Needs `reference:write`.",
         "Replaces an Integrated Care Team's writable fields. Needs `reference:write`.",
@@ -192,6 +198,10 @@ mutation_root! {
         "Creates a practice's membership of a federation for a period. Needs `reference:write`.",
         "Replaces a federation membership's writable fields. Needs `reference:write`.",
         "Deletes a federation membership. Needs `reference:write`.";
+    create_pcn_membership, update_pcn_membership, delete_pcn_membership, PcnMembershipRow, PcnMembershipInput, PcnMembershipNode,
+        "Creates a practice's membership of a PCN for a period. Needs `reference:write`.",
+        "Replaces a PCN membership's writable fields. Needs `reference:write`.",
+        "Deletes a PCN membership. Needs `reference:write`.";
     create_ict_membership, update_ict_membership, delete_ict_membership, IctMembershipRow, IctMembershipInput, IctMembershipNode,
         "Creates a practice's membership of an ICT for a period. Needs `reference:write`.",
         "Replaces an ICT membership's writable fields. Needs `reference:write`.",

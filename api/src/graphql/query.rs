@@ -4,11 +4,14 @@ use async_graphql::{Context, Object, Result, ID};
 use pcr_schema::domain::catalogue;
 use pcr_schema::domain::crud::{self, Entity};
 use pcr_schema::domain::groups;
+use pcr_schema::domain::lookups;
+use pcr_schema::domain::organisations;
 use pcr_schema::domain::placements as placement_queries;
 use pcr_schema::domain::practices as practice_queries;
-use pcr_schema::models::federation::FederationRow;
+use pcr_schema::kinds::OrgKind;
+use pcr_schema::models::federation::{FederationRow, PcnRow};
 use pcr_schema::models::ict::IctRow;
-use pcr_schema::models::membership::{FederationMembershipRow, IctMembershipRow, PartnerServiceRow};
+use pcr_schema::models::membership::{FederationMembershipRow, IctMembershipRow, PartnerServiceRow, PcnMembershipRow};
 use pcr_schema::models::placement::PlacementRow;
 use pcr_schema::models::practice::PracticeRow;
 use pcr_schema::models::programme::ProgrammeRow;
@@ -18,12 +21,13 @@ use pcr_schema::DomainError;
 use super::connection::{connection, Conn, PageArgs, Total};
 use super::errors::{bad_input, domain};
 use super::inputs::{
-    CatalogueOrder, GroupFilter, GroupOrder, PlacementFilter, PlacementOrder, PracticeFilter, PracticeOrder,
-    ProgrammeFilter, RoleFilter,
+    CatalogueOrder, GroupFilter, GroupOrder, OrganisationFilter, PlacementFilter, PlacementOrder, PracticeFilter,
+    PracticeOrder, ProgrammeFilter, RoleFilter,
 };
+use super::organisations::{CommissionerNode, ExternalProviderNode, OrganisationNode};
 use super::types::{
-    FederationMembershipNode, FederationNode, IctMembershipNode, IctNode, Node, PartnerServiceNode, PlacementNode,
-    PracticeNode, ProgrammeNode, RoleNode,
+    FederationMembershipNode, FederationNode, IctMembershipNode, IctNode, Node, PartnerServiceNode, PcnMembershipNode,
+    PcnNode, PlacementNode, PracticeNode, ProgrammeNode, RoleNode,
 };
 use super::{actor, db, decode_global_id};
 
@@ -62,11 +66,32 @@ impl Query {
         };
         Ok(match kind.as_str() {
             "Practice" => one::<PracticeRow>(ctx, key).await?.map(|r| Node::Practice(PracticeNode(r.view()))),
+            "Pcn" => one::<PcnRow>(ctx, key).await?.map(|r| Node::Pcn(PcnNode(r.view()))),
             "Federation" => one::<FederationRow>(ctx, key).await?.map(|r| Node::Federation(FederationNode(r.view()))),
             "IntegratedCareTeam" => one::<IctRow>(ctx, key).await?.map(|r| Node::IntegratedCareTeam(IctNode(r.view()))),
             "Role" => one::<RoleRow>(ctx, key).await?.map(|r| Node::Role(RoleNode(r.view()))),
             "Programme" => one::<ProgrammeRow>(ctx, key).await?.map(|r| Node::Programme(ProgrammeNode(r.view()))),
             "Placement" => one::<PlacementRow>(ctx, key).await?.map(|r| Node::Placement(PlacementNode(r.view()))),
+            "PcnMembership" => {
+                one::<PcnMembershipRow>(ctx, key).await?.map(|r| Node::PcnMembership(PcnMembershipNode(r.view())))
+            }
+            "Commissioner" | "ExternalProvider" => {
+                let db = db(ctx)?;
+                let found = domain(move || match organisations::get(&db, &key) {
+                    Ok(o) => Ok(Some(o)),
+                    Err(DomainError::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                })?;
+                match found {
+                    Some(o) if o.kind == OrgKind::Commissioner && kind == "Commissioner" => {
+                        Some(Node::Commissioner(CommissionerNode(o)))
+                    }
+                    Some(o) if o.kind == OrgKind::External && kind == "ExternalProvider" => {
+                        Some(Node::ExternalProvider(ExternalProviderNode(o)))
+                    }
+                    _ => None,
+                }
+            }
             "FederationMembership" => one::<FederationMembershipRow>(ctx, key)
                 .await?
                 .map(|r| Node::FederationMembership(FederationMembershipNode(r.view()))),
@@ -113,6 +138,93 @@ impl Query {
         let (db, query) = (db(ctx)?, q.clone());
         let page = domain(move || practice_queries::list(&db, &query, None))?;
         Ok(connection(page, &how, Total::Practices(q, None), PracticeNode))
+    }
+
+    /// An organisation of any kind by code or global id, as its kind's type.
+    async fn organisation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Organisation code, e.g. `M83005`, `U99901`, `NSGPF`, `05G`")] code: Option<String>,
+        #[graphql(desc = "Global id or database id (instead of `code`)")] id: Option<ID>,
+    ) -> Result<Option<OrganisationNode>> {
+        let key = either(code, id, "code")?;
+        let db = db(ctx)?;
+        let found = domain(move || match organisations::get(&db, &key) {
+            Ok(o) => Ok(Some(o.code)),
+            Err(DomainError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        })?;
+        match found {
+            Some(code) => super::organisations::organisation(ctx, &code).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Organisations of every kind, filtered and paged (as `GET /api/v1/organisations`),
+    /// each as its kind's type.
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn organisations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which organisations (the same filters as the REST list)")] filter: Option<OrganisationFilter>,
+        #[graphql(desc = "Sort order (default by code, ascending)")] order_by: Option<GroupOrder>,
+    ) -> Result<Conn<OrganisationNode>> {
+        let how = PageArgs::new(first, after, last, before).resolve(GroupOrder::token(order_by))?;
+        let q = OrganisationFilter::query(filter, &how);
+        let (db, query) = (db(ctx)?, q.clone());
+        // The page, then each kind's records of it: one statement per kind on the page.
+        let (page, mut records) = domain(move || {
+            let page = organisations::list(&db, &query)?;
+            let codes: Vec<String> = page.items.iter().map(|o| o.code.clone()).collect();
+            let records = lookups::records_by_code(&db, &codes)?;
+            Ok((page, records))
+        })?;
+        let page = page.map(|o| records.remove(&o.code).unwrap_or(lookups::KindRecord::Other(o)));
+        Ok(connection(page, &how, Total::Organisations(q), OrganisationNode::from))
+    }
+
+    /// A Primary Care Network by ODS code or global id.
+    async fn pcn(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The PCN's ODS code, e.g. `U99901`")] code: Option<String>,
+        #[graphql(desc = "Global id or database id (instead of `code`)")] id: Option<ID>,
+    ) -> Result<Option<PcnNode>> {
+        let key = either(code, id, "code")?;
+        Ok(one::<PcnRow>(ctx, key).await?.map(|r| PcnNode(r.view())))
+    }
+
+    /// Primary Care Networks (as `GET /api/v1/pcns`).
+    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn pcns(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+            String,
+        >,
+        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+            String,
+        >,
+        #[graphql(desc = "Which PCNs (the same filters as the REST list)")] filter: Option<GroupFilter>,
+        #[graphql(desc = "Sort order (default by code, ascending)")] order_by: Option<GroupOrder>,
+    ) -> Result<Conn<PcnNode>> {
+        let how = PageArgs::new(first, after, last, before).resolve(GroupOrder::token(order_by))?;
+        let q = GroupFilter::query(filter, &how);
+        let (db, query) = (db(ctx)?, q.clone());
+        let page = domain(move || groups::list_pcns(&db, &query))?;
+        Ok(connection(page, &how, Total::Pcns(q), PcnNode))
     }
 
     /// A federation by code or global id.

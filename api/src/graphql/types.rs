@@ -6,9 +6,12 @@ use std::sync::Arc;
 use async_graphql::{Context, InputType, Interface, Lookahead, Object, Result, SimpleObject, Union, ID};
 use pcr_schema::date::Date;
 use pcr_schema::domain::placements::PlacementParent;
-use pcr_schema::models::federation::Federation;
+use pcr_schema::kinds::OrgKind;
+use pcr_schema::models::federation::{Federation, Pcn};
 use pcr_schema::models::ict::{IctStatus, IntegratedCareTeam};
-use pcr_schema::models::membership::{FederationMembership, IctMembership, PartnerService, PartnerServiceKind};
+use pcr_schema::models::membership::{
+    FederationMembership, IctMembership, PartnerService, PartnerServiceKind, PcnMembership,
+};
 use pcr_schema::models::placement::{Funding, HostType, Placement, PlacementStatus};
 use pcr_schema::models::practice::{Practice, PracticeStatus};
 use pcr_schema::models::programme::Programme;
@@ -19,8 +22,10 @@ use super::global_id;
 use super::inputs::{PlacementFilter, PlacementOrder, PracticeFilter, PracticeOrder};
 use super::loaders::{
     FederationKey, FederationMembershipsOf, FederationsOf, IctKey, IctMembershipsOf, IctsOf, MembersOf,
-    NestedPlacements, PartnerServicesOf, PlacementsOf, PracticeKey, ProgrammeKey, RequestLoader, RoleKey,
+    NestedPlacements, PartnerServicesOf, PcnKey, PcnMembershipsOf, PcnsOf, PlacementsOf, PracticeKey, ProgrammeKey,
+    RequestLoader, RoleKey,
 };
+use super::organisations::{affiliations_of, AffiliationNode, CommissionerNode, ExternalProviderNode};
 use super::scalars::Timestamp;
 
 /// Anything with a global id, fetchable with `node(id:)`.
@@ -28,14 +33,18 @@ use super::scalars::Timestamp;
 #[graphql(field(name = "id", ty = "ID", desc = "Global id, for `node(id:)`"))]
 pub enum Node {
     Practice(PracticeNode),
+    Pcn(PcnNode),
     Federation(FederationNode),
     IntegratedCareTeam(IctNode),
     Role(RoleNode),
     Programme(ProgrammeNode),
     Placement(PlacementNode),
+    PcnMembership(PcnMembershipNode),
     FederationMembership(FederationMembershipNode),
     IctMembership(IctMembershipNode),
     PartnerService(PartnerServiceNode),
+    Commissioner(CommissionerNode),
+    ExternalProvider(ExternalProviderNode),
 }
 
 fn loader<'a>(ctx: &'a Context<'_>) -> Result<&'a RequestLoader> {
@@ -115,7 +124,7 @@ pub struct PracticeNode(pub Practice);
 #[Object(name = "Practice")]
 impl PracticeNode {
     /// Global id, for `node(id:)`.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("Practice", &self.0.id)
     }
     /// The UUID REST uses.
@@ -127,7 +136,7 @@ impl PracticeNode {
         &self.0.ods_code
     }
     /// The practice's name.
-    async fn name(&self) -> &str {
+    pub async fn name(&self) -> &str {
         &self.0.name
     }
     /// Address above the postcode, line by line (empty when unknown).
@@ -197,6 +206,33 @@ impl PracticeNode {
     async fn updated_at(&self) -> Timestamp {
         Timestamp(self.0.updated_at)
     }
+    /// The practice's ODS code, as every organisation has it.
+    pub async fn code(&self) -> &str {
+        &self.0.ods_code
+    }
+    /// What kind of organisation it is: `PRACTICE`.
+    pub async fn kind(&self) -> OrgKind {
+        OrgKind::Practice
+    }
+    /// Its relationships with other organisations over time: its PCNs, federations, ICTs and
+    /// commissioners, with their periods.
+    pub async fn affiliations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only those holding on this date")] active_on: Option<Date>,
+    ) -> Result<Vec<AffiliationNode>> {
+        affiliations_of(ctx, &self.0.ods_code, active_on).await
+    }
+    /// The Primary Care Networks the practice belongs to on a day (default today).
+    async fn pcns(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Memberships in force on this date (default today)")] active_on: Option<Date>,
+    ) -> Result<Vec<PcnNode>> {
+        let day = active_on.map_or_else(pcr_schema::today, |d| d.0);
+        let list = loader(ctx)?.load_one(PcnsOf(self.0.ods_code.clone(), day)).await?.unwrap_or_default();
+        Ok(list.into_iter().map(PcnNode).collect())
+    }
     /// The federations the practice belongs to on a day (default today).
     async fn federations(
         &self,
@@ -247,104 +283,147 @@ impl PracticeNode {
     }
 }
 
-pub struct FederationNode(pub Federation);
+/// A group of practices (federation or PCN): one definition for both kinds.
+macro_rules! group_node {
+    ($node:ident, $view:ty, $name:literal, $kind:expr, $doc:literal, $code_doc:literal, $ods_doc:literal, $placements_doc:literal, $membership_node:ident, $memberships_key:ident) => {
+        pub struct $node(pub $view);
 
-/// A GP federation.
-#[Object(name = "Federation")]
-impl FederationNode {
-    /// Global id, for `node(id:)`.
-    async fn id(&self) -> ID {
-        global_id("Federation", &self.0.id)
-    }
-    /// The UUID REST uses as the record's `id`.
-    async fn database_id(&self) -> &str {
-        &self.0.id
-    }
-    /// Stable code, e.g. `NSGPF`.
-    async fn code(&self) -> &str {
-        &self.0.code
-    }
-    /// The federation's name.
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    /// The federation's own ODS code, when it has one.
-    async fn ods_code(&self) -> Option<&str> {
-        self.0.ods_code.as_deref()
-    }
-    /// Code of the integrated care board the federation works in, e.g. `QNC`.
-    async fn icb_code(&self) -> Option<&str> {
-        self.0.icb_code.as_deref()
-    }
-    /// What the federation does, in words.
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
-    }
-    /// Where the record came from: `api` or `demo` (synthetic demonstration data).
-    async fn source(&self) -> &str {
-        &self.0.source
-    }
-    /// Increases by one with every change (REST's ETag); send it back as `expectedVersion`.
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-    /// When the record was created.
-    async fn created_at(&self) -> Timestamp {
-        Timestamp(self.0.created_at)
-    }
-    /// When the record last changed.
-    async fn updated_at(&self) -> Timestamp {
-        Timestamp(self.0.updated_at)
-    }
-    /// Member practices on `filter.activeOn` (default today).
-    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    #[allow(clippy::too_many_arguments)]
-    async fn practices(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
-        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
-            String,
-        >,
-        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
-        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
-            String,
-        >,
-        #[graphql(
-            desc = "Which practices (the same filters as the REST list); `activeOn` also picks the members that day"
-        )]
-        filter: Option<PracticeFilter>,
-        #[graphql(desc = "Sort order (default by ODS code, ascending)")] order_by: Option<PracticeOrder>,
-    ) -> Result<Conn<PracticeNode>> {
-        let page = PageArgs::new(first, after, last, before);
-        members_of(ctx, &self.0.code, page, filter, order_by).await
-    }
-    /// Every membership period, past and present.
-    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<FederationMembershipNode>> {
-        let list = loader(ctx)?.load_one(FederationMembershipsOf(self.0.code.clone())).await?.unwrap_or_default();
-        Ok(list.into_iter().map(FederationMembershipNode).collect())
-    }
-    /// Placements hosted by the federation itself. Needs `placements:read`.
-    #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
-    #[allow(clippy::too_many_arguments)]
-    async fn placements(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
-        #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
-            String,
-        >,
-        #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
-        #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
-            String,
-        >,
-        #[graphql(desc = "Which placements (the same filters as the REST list)")] filter: Option<PlacementFilter>,
-        #[graphql(desc = "Sort order (default by creation time, oldest first)")] order_by: Option<PlacementOrder>,
-    ) -> Result<Conn<PlacementNode>> {
-        let page = PageArgs::new(first, after, last, before);
-        placements_of(ctx, PlacementParent::Host, &self.0.code, page, filter, order_by).await
-    }
+        #[doc = $doc]
+        #[Object(name = $name)]
+        impl $node {
+            /// Global id, for `node(id:)`.
+            pub async fn id(&self) -> ID {
+                global_id($name, &self.0.id)
+            }
+            /// The UUID REST uses as the record's `id`.
+            async fn database_id(&self) -> &str {
+                &self.0.id
+            }
+            #[doc = $code_doc]
+            pub async fn code(&self) -> &str {
+                &self.0.code
+            }
+            /// The name.
+            pub async fn name(&self) -> &str {
+                &self.0.name
+            }
+            #[doc = $ods_doc]
+            async fn ods_code(&self) -> Option<&str> {
+                self.0.ods_code.as_deref()
+            }
+            /// Code of the integrated care board it works in, e.g. `QNC`.
+            async fn icb_code(&self) -> Option<&str> {
+                self.0.icb_code.as_deref()
+            }
+            /// What it does, in words.
+            async fn description(&self) -> Option<&str> {
+                self.0.description.as_deref()
+            }
+            /// What kind of organisation it is.
+            pub async fn kind(&self) -> OrgKind {
+                $kind
+            }
+            /// Where the record came from: `api` or `demo` (synthetic demonstration data).
+            async fn source(&self) -> &str {
+                &self.0.source
+            }
+            /// Increases by one with every change (REST's ETag); send it back as `expectedVersion`.
+            async fn version(&self) -> i32 {
+                self.0.version
+            }
+            /// When the record was created.
+            async fn created_at(&self) -> Timestamp {
+                Timestamp(self.0.created_at)
+            }
+            /// When the record last changed.
+            async fn updated_at(&self) -> Timestamp {
+                Timestamp(self.0.updated_at)
+            }
+            /// Member practices on `filter.activeOn` (default today).
+            #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+            #[allow(clippy::too_many_arguments)]
+            async fn practices(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+                #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+                    String,
+                >,
+                #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+                #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+                    String,
+                >,
+                #[graphql(
+                    desc = "Which practices (the same filters as the REST list); `activeOn` also picks the members that day"
+                )]
+                filter: Option<PracticeFilter>,
+                #[graphql(desc = "Sort order (default by ODS code, ascending)")] order_by: Option<PracticeOrder>,
+            ) -> Result<Conn<PracticeNode>> {
+                let page = PageArgs::new(first, after, last, before);
+                members_of(ctx, &self.0.code, page, filter, order_by).await
+            }
+            /// Every membership period, past and present.
+            async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<$membership_node>> {
+                let list = loader(ctx)?.load_one($memberships_key(self.0.code.clone())).await?.unwrap_or_default();
+                Ok(list.into_iter().map($membership_node).collect())
+            }
+            #[doc = $placements_doc]
+            #[graphql(complexity = "first.or(last).unwrap_or(20).max(1) as usize * child_complexity")]
+            #[allow(clippy::too_many_arguments)]
+            async fn placements(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(desc = "Return the first n items (0–200, default 20)")] first: Option<i32>,
+                #[graphql(desc = "A cursor from `pageInfo.endCursor` or an edge: read the items after it")] after: Option<
+                    String,
+                >,
+                #[graphql(desc = "Return the last n items (0–200), reading backwards")] last: Option<i32>,
+                #[graphql(desc = "A cursor from `pageInfo.startCursor` or an edge: read the items before it")] before: Option<
+                    String,
+                >,
+                #[graphql(desc = "Which placements (the same filters as the REST list)")] filter: Option<PlacementFilter>,
+                #[graphql(desc = "Sort order (default by creation time, oldest first)")] order_by: Option<PlacementOrder>,
+            ) -> Result<Conn<PlacementNode>> {
+                let page = PageArgs::new(first, after, last, before);
+                placements_of(ctx, PlacementParent::Host, &self.0.code, page, filter, order_by).await
+            }
+            /// Its relationships with other organisations over time, both ways: the practices that
+            /// are its members, with their periods.
+            pub async fn affiliations(
+                &self,
+                ctx: &Context<'_>,
+                #[graphql(desc = "Only those holding on this date")] active_on: Option<Date>,
+            ) -> Result<Vec<AffiliationNode>> {
+                affiliations_of(ctx, &self.0.code, active_on).await
+            }
+        }
+    };
 }
+
+group_node!(
+    FederationNode,
+    Federation,
+    "Federation",
+    OrgKind::Federation,
+    "A GP federation.",
+    "Stable code, e.g. `NSGPF`.",
+    "The federation's own ODS code, when it has one.",
+    "Placements hosted by the federation itself. Needs `placements:read`.",
+    FederationMembershipNode,
+    FederationMembershipsOf
+);
+group_node!(
+    PcnNode,
+    Pcn,
+    "Pcn",
+    OrgKind::Pcn,
+    "A Primary Care Network: practices working together, and the additional roles staff they employ.",
+    "The PCN's ODS code, e.g. `U99901`.",
+    "Another ODS code the network is known by, if any.",
+    "Placements hosted by the PCN itself (most additional roles staff). Needs `placements:read`.",
+    PcnMembershipNode,
+    PcnMembershipsOf
+);
 
 pub struct IctNode(pub IntegratedCareTeam);
 
@@ -353,7 +432,7 @@ pub struct IctNode(pub IntegratedCareTeam);
 #[Object(name = "IntegratedCareTeam")]
 impl IctNode {
     /// Global id, for `node(id:)`.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("IntegratedCareTeam", &self.0.id)
     }
     /// The UUID REST uses as the record's `id`.
@@ -361,11 +440,11 @@ impl IctNode {
         &self.0.id
     }
     /// Stable code, e.g. `ICT-MEIR`.
-    async fn code(&self) -> &str {
+    pub async fn code(&self) -> &str {
         &self.0.code
     }
     /// The team's name.
-    async fn name(&self) -> &str {
+    pub async fn name(&self) -> &str {
         &self.0.name
     }
     /// Code of the integrated care board the team belongs to, e.g. `QNC`.
@@ -379,6 +458,19 @@ impl IctNode {
     /// People served (typically 30,000–70,000).
     async fn population(&self) -> Option<i32> {
         self.0.population
+    }
+    /// What kind of organisation it is: `ICT`.
+    pub async fn kind(&self) -> OrgKind {
+        OrgKind::Ict
+    }
+    /// Its relationships with other organisations over time, both ways: its member practices
+    /// and its partner services' providers, with their periods.
+    pub async fn affiliations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only those holding on this date")] active_on: Option<Date>,
+    ) -> Result<Vec<AffiliationNode>> {
+        affiliations_of(ctx, &self.0.code, active_on).await
     }
     /// How far the team has come: planned, early adopter or live.
     async fn status(&self) -> IctStatus {
@@ -613,6 +705,7 @@ pub struct ExternalHost {
 #[derive(Union)]
 pub enum Host {
     Practice(PracticeNode),
+    Pcn(PcnNode),
     Federation(FederationNode),
     IntegratedCareTeam(IctNode),
     External(ExternalHost),
@@ -643,11 +736,12 @@ impl PlacementNode {
     async fn programme_code(&self) -> Option<&str> {
         self.0.programme_code.as_deref()
     }
-    /// The kind of host: practice, federation, ICT or external.
+    /// The kind of host: practice, PCN, federation, ICT or external.
     async fn host_type(&self) -> HostType {
         self.0.host_type
     }
-    /// Code of the host: practice ODS code, federation or ICT code, or an external host's ODS code.
+    /// Code of the host organisation: a practice's or PCN's ODS code, a federation's or ICT's
+    /// code, or an external host's ODS code (or the `EXT-…` code it was given).
     async fn host_code(&self) -> Option<&str> {
         self.0.host_code.as_deref()
     }
@@ -714,12 +808,13 @@ impl PlacementNode {
             None => Ok(None),
         }
     }
-    /// The host: a practice, federation or ICT, or an external host.
+    /// The host: a practice, PCN, federation or ICT, or an external host.
     async fn host(&self, ctx: &Context<'_>) -> Result<Option<Host>> {
         let l = loader(ctx)?;
         let code = self.0.host_code.clone();
         Ok(match (self.0.host_type, code) {
             (HostType::Practice, Some(c)) => l.load_one(PracticeKey(c)).await?.map(|p| Host::Practice(PracticeNode(p))),
+            (HostType::Pcn, Some(c)) => l.load_one(PcnKey(c)).await?.map(|p| Host::Pcn(PcnNode(p))),
             (HostType::Federation, Some(c)) => {
                 l.load_one(FederationKey(c)).await?.map(|f| Host::Federation(FederationNode(f)))
             }
@@ -741,7 +836,7 @@ macro_rules! membership_node {
         #[Object(name = $name)]
         impl $node {
             /// Global id, for `node(id:)`.
-            async fn id(&self) -> ID {
+            pub async fn id(&self) -> ID {
                 global_id($name, &self.0.id)
             }
             /// The UUID REST uses as the record's `id`.
@@ -799,6 +894,18 @@ membership_node!(
     "A practice's membership of a federation for a period.",
     "Code of the federation, e.g. `NSGPF`.",
     "The federation."
+);
+membership_node!(
+    PcnMembershipNode,
+    PcnMembership,
+    "PcnMembership",
+    pcn_code,
+    pcn,
+    PcnNode,
+    PcnKey,
+    "A practice's membership of a Primary Care Network for a period.",
+    "ODS code of the PCN, e.g. `U99901`.",
+    "The Primary Care Network."
 );
 membership_node!(
     IctMembershipNode,

@@ -15,7 +15,7 @@ use crate::models::membership::{
     FederationMembership, FederationMembershipRow, IctMembership, IctMembershipRow, PartnerService, PartnerServiceRow,
     PcnMembership, PcnMembershipRow,
 };
-use crate::models::organisation::AffiliationRow;
+use crate::models::organisation::{AffiliationRow, Organisation};
 use crate::models::practice::{Practice, PracticeRow};
 use crate::models::programme::{Programme, ProgrammeRow};
 use crate::models::role::{Role, RoleRow};
@@ -156,6 +156,47 @@ pub fn partner_services(db: &Db, codes: &[String]) -> DomainResult<HashMap<Strin
     let mut out: HashMap<String, Vec<PartnerService>> = HashMap::new();
     for r in rows {
         out.entry(r.ict_code.clone()).or_default().push(r.view());
+    }
+    Ok(out)
+}
+
+/// An organisation's record as its kind has it: the kind's own view where the kind has
+/// attributes of its own, else the organisation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KindRecord {
+    Practice(Practice),
+    Pcn(Pcn),
+    Federation(Federation),
+    Ict(IntegratedCareTeam),
+    /// A commissioner or an external provider: nothing beyond the organisation.
+    Other(Organisation),
+}
+
+/// The kinds' records of the organisations with these codes: one statement for the
+/// organisations, and one for each kind among them with a record of its own.
+pub fn records_by_code(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, KindRecord>> {
+    let orgs: Vec<Organisation> = super::organisations::by_code(db, codes)?.into_values().collect();
+    let of_kind =
+        |kind: OrgKind| -> Vec<String> { orgs.iter().filter(|o| o.kind == kind).map(|o| o.code.clone()).collect() };
+    let mut out: HashMap<String, KindRecord> = HashMap::new();
+    for kind in OrgKind::ALL {
+        let codes = of_kind(*kind);
+        if codes.is_empty() {
+            continue;
+        }
+        match kind {
+            OrgKind::Practice => {
+                out.extend(practices_by_ods(db, &codes)?.into_iter().map(|(k, v)| (k, KindRecord::Practice(v))))
+            }
+            OrgKind::Pcn => out.extend(pcns_by_code(db, &codes)?.into_iter().map(|(k, v)| (k, KindRecord::Pcn(v)))),
+            OrgKind::Federation => {
+                out.extend(federations_by_code(db, &codes)?.into_iter().map(|(k, v)| (k, KindRecord::Federation(v))))
+            }
+            OrgKind::Ict => out.extend(icts_by_code(db, &codes)?.into_iter().map(|(k, v)| (k, KindRecord::Ict(v)))),
+            OrgKind::Commissioner | OrgKind::External => out.extend(
+                orgs.iter().filter(|o| o.kind == *kind).map(|o| (o.code.clone(), KindRecord::Other(o.clone()))),
+            ),
+        }
     }
     Ok(out)
 }

@@ -145,42 +145,57 @@ pub struct AffiliationQuery {
 /// periods: what it belongs to first, by parent then start, then its members.
 pub fn affiliations(db: &Db, key: &str, query: &AffiliationQuery) -> DomainResult<Vec<Affiliation>> {
     crate::validate::check_filters(query)?;
+    let code = db.read(|c| Ok(find(c, None, key)?.code))?;
+    Ok(affiliations_of(db, std::slice::from_ref(&code), query)?.remove(&code).unwrap_or_default())
+}
+
+/// [`affiliations`] of many organisations by code, in two statements whatever their number.
+pub fn affiliations_of(
+    db: &Db,
+    codes: &[String],
+    query: &AffiliationQuery,
+) -> DomainResult<HashMap<String, Vec<Affiliation>>> {
     db.read(|c| {
-        let org = find(c, None, key)?;
         let mut rows: Vec<AffiliationRow> = aff::table
-            .filter(aff::member_code.eq(&org.code).or(aff::parent_code.eq(&org.code)))
+            .filter(aff::member_code.eq_any(codes).or(aff::parent_code.eq_any(codes)))
             .select(aff::all_columns)
             .load(c)?;
         if let Some(day) = query.active_on {
             rows.retain(|a| a.active_on(day));
         }
-        let others: Vec<String> = rows
-            .iter()
-            .map(|a| if a.member_code == org.code { &a.parent_code } else { &a.member_code })
-            .cloned()
-            .collect();
-        let named = rows_by_code(c, &others)?;
-        let mut out: Vec<(bool, Affiliation)> = rows
-            .iter()
-            .filter_map(|a| {
-                let as_member = a.member_code == org.code;
-                let (member, parent) =
-                    if as_member { (&org, named.get(&a.parent_code)?) } else { (named.get(&a.member_code)?, &org) };
-                let other = if as_member { parent } else { member };
-                if query.kind.is_some_and(|k| other.kind() != k) {
-                    return None;
-                }
-                Some((!as_member, Affiliation::of(a, member, parent)))
-            })
-            .collect();
-        out.sort_by(|(a_up, a), (b_up, b)| {
-            let key = |up: bool, x: &Affiliation| {
-                (up, if up { x.member.code.clone() } else { x.parent.code.clone() }, x.start_date, x.id.clone())
+        let mut involved: Vec<String> =
+            rows.iter().flat_map(|a| [a.member_code.clone(), a.parent_code.clone()]).collect();
+        involved.sort();
+        involved.dedup();
+        let named = rows_by_code(c, &involved)?;
+        let wanted: std::collections::HashSet<&str> = codes.iter().map(String::as_str).collect();
+        // (organisation, upward?, other side's code, start, id) → affiliation
+        let mut out: HashMap<String, Vec<((bool, String, NaiveDate, String), Affiliation)>> = HashMap::new();
+        for a in &rows {
+            let (Some(member), Some(parent)) = (named.get(&a.member_code), named.get(&a.parent_code)) else {
+                continue;
             };
-            key(*a_up, a).cmp(&key(*b_up, b))
-        });
-        Ok(out.into_iter().map(|(_, a)| a).collect())
+            for (me, other, down) in [(member, parent, false), (parent, member, true)] {
+                if !wanted.contains(me.code.as_str()) || query.kind.is_some_and(|k| other.kind() != k) {
+                    continue;
+                }
+                let order = (down, other.code.clone(), a.start_date, a.id.clone());
+                out.entry(me.code.clone()).or_default().push((order, Affiliation::of(a, member, parent)));
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|(code, mut list)| {
+                list.sort_by(|(a, _), (b, _)| a.cmp(b));
+                (code, list.into_iter().map(|(_, a)| a).collect())
+            })
+            .collect())
     })
+}
+
+/// Organisations by code, in one statement.
+pub fn by_code(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Organisation>> {
+    db.read(|c| Ok(rows_by_code(c, codes)?.into_iter().map(|(k, r)| (k, r.view())).collect()))
 }
 
 /// Which members to read.
