@@ -29,7 +29,7 @@ use crate::rest::{catalogue, changes, groups, memberships, organisations, placem
         crate::health::healthz,
         crate::health::readyz,
         practices::list, practices::item::create, practices::item::get, practices::item::put, practices::item::patch, practices::item::delete,
-        practices::federations, practices::icts, practices::placements,
+        practices::pcns, practices::federations, practices::icts, practices::placements,
         organisations::list_organisations, organisations::get_organisation, organisations::affiliations,
         organisations::members, organisations::contains,
         groups::list_pcns, groups::pcn::create, groups::pcn::get, groups::pcn::put, groups::pcn::patch, groups::pcn::delete,
@@ -56,7 +56,7 @@ use crate::rest::{catalogue, changes, groups, memberships, organisations, placem
     components(schemas(
         OrganisationList, PcnList, AffiliationItems, MemberItems, PcnMembershipItems,
         PracticeList, FederationList, IntegratedCareTeamList, RoleList, ProgrammeList, PlacementList, ChangeList,
-        FederationItems, IntegratedCareTeamItems, FederationMembershipItems, IctMembershipItems, PartnerServiceItems,
+        PcnItems, FederationItems, IntegratedCareTeamItems, FederationMembershipItems, IctMembershipItems, PartnerServiceItems,
         crate::error::Problem,
     )),
     modifiers(&Contract),

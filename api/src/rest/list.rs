@@ -88,6 +88,7 @@ pub mod schemas {
     );
     pub use crate::rest::changes::ChangeList;
     items_schemas!(
+        PcnItems => Pcn,
         FederationItems => Federation,
         IntegratedCareTeamItems => IntegratedCareTeam,
         AffiliationItems => Affiliation,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::blocking;
-use super::list::schemas::{FederationItems, IntegratedCareTeamItems, PlacementList, PracticeList};
+use super::list::schemas::{FederationItems, IntegratedCareTeamItems, PcnItems, PlacementList, PracticeList};
 use super::list::{items, list as list_of};
 use super::params::Params;
 use crate::auth::Caller;
@@ -57,6 +57,28 @@ pub struct OnDay {
 pub async fn list(req: HttpRequest, db: web::Data<Db>, query: Params<PracticeQuery>) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     list_of(&req, query.into_inner(), move |q| queries::list(&db, q, None)).await
+}
+
+/// List a practice's Primary Care Networks
+///
+/// The PCNs the practice is a member of on a day (default today).
+#[utoipa::path(get, path = "/api/v1/practices/{key}/pcns", tag = "practices", operation_id = "listPracticePcns",
+    params(("key" = String, Path, description = "Practice id or ODS code"), OnDay),
+    responses(ItemsOk<PcnItems>, BadRequest, NotFound, NotAcceptable, Unprocessable))]
+pub async fn pcns(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    key: web::Path<String>,
+    on: Params<OnDay>,
+) -> ApiResult<HttpResponse> {
+    let db = db.get_ref().clone();
+    let day = on.active_on.unwrap_or_else(pcr_schema::today);
+    let list = blocking(move || {
+        let p = crud::get::<PracticeRow>(&db, None, &key)?;
+        queries::pcns_of(&db, &p.ods_code, day)
+    })
+    .await?;
+    items(&req, list)
 }
 
 /// List a practice's federations
@@ -141,6 +163,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .delete(item::delete)
                 .done(),
         )
+        .service(Resource::new("/practices/{key}/pcns").get(pcns).done())
         .service(Resource::new("/practices/{key}/federations").get(federations).done())
         .service(Resource::new("/practices/{key}/icts").get(icts).done())
         .service(Resource::new("/practices/{key}/placements").get(placements).done());

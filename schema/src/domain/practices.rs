@@ -16,7 +16,7 @@ use super::window::{AllColumns, MembersWithPlacements};
 use crate::actor::{Actor, Scope};
 use crate::db::{Db, DbConnection, MultiBackend};
 use crate::error::{DomainError, DomainResult};
-use crate::models::federation::Federation;
+use crate::models::federation::{Federation, Pcn};
 use crate::models::ict::IntegratedCareTeam;
 use crate::models::placement::PlacementRow;
 use crate::models::practice::{Practice, PracticeRow, PracticeStatus};
@@ -359,6 +359,12 @@ fn split_members(rows: Vec<MemberRow>) -> MembersRead {
         rest.push((placement, rank, role));
     }
     (members, Some(rest))
+}
+
+/// The PCNs a practice belongs to on `day`.
+pub fn pcns_of(db: &Db, ods_code: &str, day: NaiveDate) -> DomainResult<Vec<Pcn>> {
+    let key = ods_code.to_string();
+    Ok(super::lookups::pcns_of_practices(db, std::slice::from_ref(&key), day)?.remove(&key).unwrap_or_default())
 }
 
 /// The federations a practice belongs to on `day`.
