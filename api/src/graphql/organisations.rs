@@ -9,7 +9,7 @@ use pcr_schema::models::organisation::{Affiliation, Organisation};
 use super::global_id;
 use super::loaders::{AffiliationsOf, OrganisationKey, RequestLoader};
 use super::scalars::Timestamp;
-use super::types::{FederationNode, IctNode, PcnNode, PracticeNode};
+use super::types::{FederationNode, IctNode, Node, PcnNode, PracticeNode};
 
 /// An organisation of any kind: a practice, PCN, federation, ICT, commissioner or external
 /// provider.
@@ -52,6 +52,48 @@ impl From<KindRecord> for OrganisationNode {
             }
             KindRecord::Other(o) => OrganisationNode::ExternalProvider(ExternalProviderNode(o)),
         }
+    }
+}
+
+impl OrganisationNode {
+    /// The GraphQL type the organisation is, as global ids name it.
+    pub fn type_name(&self) -> std::borrow::Cow<'static, str> {
+        use async_graphql::OutputType;
+        match self {
+            OrganisationNode::Practice(_) => PracticeNode::type_name(),
+            OrganisationNode::Pcn(_) => PcnNode::type_name(),
+            OrganisationNode::Federation(_) => FederationNode::type_name(),
+            OrganisationNode::IntegratedCareTeam(_) => IctNode::type_name(),
+            OrganisationNode::Commissioner(_) => CommissionerNode::type_name(),
+            OrganisationNode::ExternalProvider(_) => ExternalProviderNode::type_name(),
+        }
+    }
+}
+
+impl From<OrganisationNode> for Node {
+    fn from(o: OrganisationNode) -> Self {
+        match o {
+            OrganisationNode::Practice(p) => Node::Practice(p),
+            OrganisationNode::Pcn(p) => Node::Pcn(p),
+            OrganisationNode::Federation(f) => Node::Federation(f),
+            OrganisationNode::IntegratedCareTeam(i) => Node::IntegratedCareTeam(i),
+            OrganisationNode::Commissioner(c) => Node::Commissioner(c),
+            OrganisationNode::ExternalProvider(e) => Node::ExternalProvider(e),
+        }
+    }
+}
+
+/// The organisation with this id or code, as its kind's type; `None` when there is none.
+pub async fn find_organisation(ctx: &Context<'_>, key: String) -> Result<Option<OrganisationNode>> {
+    let db = super::db(ctx)?;
+    let found = super::errors::domain(move || match pcr_schema::domain::organisations::get(&db, &key) {
+        Ok(o) => Ok(Some(o.code)),
+        Err(pcr_schema::DomainError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    })?;
+    match found {
+        Some(code) => organisation(ctx, &code).await,
+        None => Ok(None),
     }
 }
 

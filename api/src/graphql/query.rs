@@ -8,7 +8,6 @@ use pcr_schema::domain::lookups;
 use pcr_schema::domain::organisations;
 use pcr_schema::domain::placements as placement_queries;
 use pcr_schema::domain::practices as practice_queries;
-use pcr_schema::kinds::OrgKind;
 use pcr_schema::models::federation::{FederationRow, PcnRow};
 use pcr_schema::models::ict::IctRow;
 use pcr_schema::models::membership::{FederationMembershipRow, IctMembershipRow, PartnerServiceRow, PcnMembershipRow};
@@ -24,7 +23,7 @@ use super::inputs::{
     CatalogueOrder, GroupFilter, GroupOrder, OrganisationFilter, PlacementFilter, PlacementOrder, PracticeFilter,
     PracticeOrder, ProgrammeFilter, RoleFilter,
 };
-use super::organisations::{CommissionerNode, ExternalProviderNode, OrganisationNode};
+use super::organisations::OrganisationNode;
 use super::types::{
     FederationMembershipNode, FederationNode, IctMembershipNode, IctNode, Node, PartnerServiceNode, PcnMembershipNode,
     PcnNode, PlacementNode, PracticeNode, ProgrammeNode, RoleNode,
@@ -64,33 +63,17 @@ impl Query {
         let Some((kind, key)) = decode_global_id(&id) else {
             return Err(bad_input("id", "is not a global id this API issued"));
         };
+        // Organisations of every kind resolve one way: the organisation with this id, when it
+        // is of the type the id names.
+        if let Some(org) = super::organisations::find_organisation(ctx, key.clone()).await? {
+            return Ok((org.type_name() == kind).then(|| org.into()));
+        }
         Ok(match kind.as_str() {
-            "Practice" => one::<PracticeRow>(ctx, key).await?.map(|r| Node::Practice(PracticeNode(r.view()))),
-            "Pcn" => one::<PcnRow>(ctx, key).await?.map(|r| Node::Pcn(PcnNode(r.view()))),
-            "Federation" => one::<FederationRow>(ctx, key).await?.map(|r| Node::Federation(FederationNode(r.view()))),
-            "IntegratedCareTeam" => one::<IctRow>(ctx, key).await?.map(|r| Node::IntegratedCareTeam(IctNode(r.view()))),
             "Role" => one::<RoleRow>(ctx, key).await?.map(|r| Node::Role(RoleNode(r.view()))),
             "Programme" => one::<ProgrammeRow>(ctx, key).await?.map(|r| Node::Programme(ProgrammeNode(r.view()))),
             "Placement" => one::<PlacementRow>(ctx, key).await?.map(|r| Node::Placement(PlacementNode(r.view()))),
             "PcnMembership" => {
                 one::<PcnMembershipRow>(ctx, key).await?.map(|r| Node::PcnMembership(PcnMembershipNode(r.view())))
-            }
-            "Commissioner" | "ExternalProvider" => {
-                let db = db(ctx)?;
-                let found = domain(move || match organisations::get(&db, &key) {
-                    Ok(o) => Ok(Some(o)),
-                    Err(DomainError::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(e),
-                })?;
-                match found {
-                    Some(o) if o.kind == OrgKind::Commissioner && kind == "Commissioner" => {
-                        Some(Node::Commissioner(CommissionerNode(o)))
-                    }
-                    Some(o) if o.kind == OrgKind::External && kind == "ExternalProvider" => {
-                        Some(Node::ExternalProvider(ExternalProviderNode(o)))
-                    }
-                    _ => None,
-                }
             }
             "FederationMembership" => one::<FederationMembershipRow>(ctx, key)
                 .await?
@@ -148,16 +131,7 @@ impl Query {
         #[graphql(desc = "Global id or database id (instead of `code`)")] id: Option<ID>,
     ) -> Result<Option<OrganisationNode>> {
         let key = either(code, id, "code")?;
-        let db = db(ctx)?;
-        let found = domain(move || match organisations::get(&db, &key) {
-            Ok(o) => Ok(Some(o.code)),
-            Err(DomainError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        })?;
-        match found {
-            Some(code) => super::organisations::organisation(ctx, &code).await,
-            None => Ok(None),
-        }
+        super::organisations::find_organisation(ctx, key).await
     }
 
     /// Organisations of every kind, filtered and paged (as `GET /api/v1/organisations`),

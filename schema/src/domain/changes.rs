@@ -12,9 +12,9 @@ use crate::audit::Action;
 use crate::db::Db;
 use crate::domain::crud::Entity;
 use crate::error::{DomainError, DomainResult, FieldError};
-use crate::models::federation::FederationRow;
+use crate::models::federation::{FederationRow, PcnRow};
 use crate::models::ict::IctRow;
-use crate::models::membership::{FederationMembershipRow, IctMembershipRow, PartnerServiceRow};
+use crate::models::membership::{FederationMembershipRow, IctMembershipRow, PartnerServiceRow, PcnMembershipRow};
 use crate::models::placement::PlacementRow;
 use crate::models::practice::PracticeRow;
 use crate::models::programme::ProgrammeRow;
@@ -42,8 +42,10 @@ const fn kind<E: Entity>() -> Kind {
 /// Every kind of record, once.
 pub const KINDS: &[Kind] = &[
     kind::<PracticeRow>(),
+    kind::<PcnRow>(),
     kind::<FederationRow>(),
     kind::<IctRow>(),
+    kind::<PcnMembershipRow>(),
     kind::<FederationMembershipRow>(),
     kind::<IctMembershipRow>(),
     kind::<PartnerServiceRow>(),
