@@ -8,30 +8,21 @@ use crate::validate::{is_ods_code, is_org_code, is_pcn_code, is_practice_ods_cod
 crate::text_enum! {
     /// What kind of organisation a record is.
     OrgKind {
-        /// A GP practice, by its ODS code (a capital letter and five digits).
-        Practice = "practice",
-        /// A Primary Care Network, by its ODS code (`U` and five digits).
-        Pcn = "pcn",
-        /// A GP federation.
-        Federation = "federation",
-        /// An Integrated Care Team.
-        Ict = "ict",
-        /// A commissioner of practices: a CCG or sub-ICB location, by its ODS code.
-        Commissioner = "commissioner",
-        /// An organisation outside primary care, such as an NHS trust or a voluntary service.
-        External = "external",
+        #[doc = "A GP practice, by its ODS code (a capital letter and five digits)."] Practice = "practice",
+        #[doc = "A Primary Care Network, by its ODS code (`U` and five digits)."] Pcn = "pcn",
+        #[doc = "A GP federation."] Federation = "federation",
+        #[doc = "An Integrated Care Team."] Ict = "ict",
+        #[doc = "A commissioner of practices: a CCG or sub-ICB location, by its ODS code."] Commissioner = "commissioner",
+        #[doc = "An organisation outside primary care, such as an NHS trust or a voluntary service."] External = "external",
     }
 }
 
 crate::text_enum! {
     /// How one organisation is related to another over a period.
     AffiliationKind {
-        /// A practice is a member of a PCN, federation or ICT.
-        MemberOf = "member_of",
-        /// A practice is commissioned by a CCG or sub-ICB location.
-        CommissionedBy = "commissioned_by",
-        /// An external provider's service is a partner service of an ICT.
-        PartnerServiceOf = "partner_service_of",
+        #[doc = "A practice is a member of a PCN, federation or ICT."] MemberOf = "member_of",
+        #[doc = "A practice is commissioned by a CCG or sub-ICB location."] CommissionedBy = "commissioned_by",
+        #[doc = "An external provider's service is a partner service of an ICT."] PartnerServiceOf = "partner_service_of",
     }
 }
 
@@ -39,17 +30,11 @@ crate::text_enum! {
     /// The kind of host a placement has: an organisation of one of the kinds that employ
     /// staff.
     HostType {
-        /// A GP practice, by ODS code.
-        Practice = "practice",
-        /// A Primary Care Network, by ODS code.
-        Pcn = "pcn",
-        /// A GP federation, by code.
-        Federation = "federation",
-        /// An Integrated Care Team, by code.
-        Ict = "ict",
-        /// A host outside primary care, such as an NHS trust team, named by `hostName` (and by
-        /// its ODS code in `hostCode` when it has one).
-        External = "external",
+        #[doc = "A GP practice, by ODS code."] Practice = "practice",
+        #[doc = "A Primary Care Network, by ODS code."] Pcn = "pcn",
+        #[doc = "A GP federation, by code."] Federation = "federation",
+        #[doc = "An Integrated Care Team, by code."] Ict = "ict",
+        #[doc = "A host outside primary care, such as an NHS trust team, named by `hostName` (and by its ODS code in `hostCode` when it has one)."] External = "external",
     }
 }
 

@@ -576,7 +576,7 @@ fn apply_practices(
         next.version = current.version + 1;
         next.updated_at = now;
         // The version guard catches an API edit committed since the load (PostgreSQL).
-        let changed = next.write_over(conn, current.version)?;
+        let changed = crate::domain::crud::Entity::update(&next, conn, current.version)?;
         if changed == 0 {
             return Err(DomainError::Conflict(format!(
                 "practice {} changed while the import ran; run the import again",

@@ -13,6 +13,8 @@ use super::types::{FederationNode, IctNode, Node, PcnNode, PracticeNode};
 
 /// An organisation of any kind: a practice, PCN, federation, ICT, commissioner or external
 /// provider.
+// The interface's fields share a type, which clippy takes for a repeated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(Interface)]
 #[graphql(
     name = "Organisation",

@@ -169,8 +169,7 @@ pub fn affiliations_of(
         involved.dedup();
         let named = rows_by_code(c, &involved)?;
         let wanted: std::collections::HashSet<&str> = codes.iter().map(String::as_str).collect();
-        // (organisation, upward?, other side's code, start, id) → affiliation
-        let mut out: HashMap<String, Vec<((bool, String, NaiveDate, String), Affiliation)>> = HashMap::new();
+        let mut out: HashMap<String, Vec<(AffiliationOrder, Affiliation)>> = HashMap::new();
         for a in &rows {
             let (Some(member), Some(parent)) = (named.get(&a.member_code), named.get(&a.parent_code)) else {
                 continue;
@@ -192,6 +191,10 @@ pub fn affiliations_of(
             .collect())
     })
 }
+
+/// Where an affiliation comes in an organisation's list: upward ones (what it belongs to)
+/// first, then by the other side's code, start and id.
+type AffiliationOrder = (bool, String, NaiveDate, String);
 
 /// Organisations by code, in one statement.
 pub fn by_code(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Organisation>> {

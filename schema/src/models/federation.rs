@@ -51,7 +51,12 @@ impl GroupRow {
         Ok(rows.into_iter().next())
     }
 
-    fn parts(&self, kind: OrgKind) -> (OrganisationRow, GroupDetailsRow) {
+    fn kind(&self) -> OrgKind {
+        OrgKind::parse(&self.kind).unwrap_or(OrgKind::Federation)
+    }
+
+    fn parts(&self) -> (OrganisationRow, GroupDetailsRow) {
+        let kind = self.kind();
         let org = Common {
             id: &self.id,
             code: &self.code,
@@ -110,23 +115,7 @@ impl GroupRow {
         })
     }
 
-    fn insert(&self, conn: &mut DbConnection, kind: OrgKind) -> DomainResult<()> {
-        let (org, details) = self.parts(kind);
-        org.insert(conn)?;
-        diesel::insert_into(group_details::table).values(&details).execute(conn)?;
-        Ok(())
-    }
-
-    fn update(&self, conn: &mut DbConnection, kind: OrgKind, expected_version: i32) -> DomainResult<usize> {
-        let (org, details) = self.parts(kind);
-        let changed = org.update(conn, expected_version)?;
-        if changed > 0 {
-            diesel::update(group_details::table.filter(group_details::code.eq(&self.code)))
-                .set(&details)
-                .execute(conn)?;
-        }
-        Ok(changed)
-    }
+    super::organisation_writes!(group_details);
 }
 
 /// The writable fields of either kind, as the build reads them.
@@ -295,13 +284,13 @@ macro_rules! group_kind {
                 Ok($row(GroupRow::build(conn, $kind, fields, current.map(|c| &c.0))?))
             }
             fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-                self.0.insert(conn, $kind)
+                self.0.insert(conn)
             }
             fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-                self.0.update(conn, $kind, expected_version)
+                self.0.update(conn, expected_version)
             }
             fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-                OrganisationRow::delete(conn, &self.0.id, self.0.version)
+                self.0.delete(conn)
             }
         }
     };

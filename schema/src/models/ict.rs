@@ -211,21 +211,5 @@ impl Entity for IctRow {
             updated_at: now,
         })
     }
-    fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-        let (org, details) = self.parts();
-        org.insert(conn)?;
-        diesel::insert_into(ict_details::table).values(&details).execute(conn)?;
-        Ok(())
-    }
-    fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        let (org, details) = self.parts();
-        let changed = org.update(conn, expected_version)?;
-        if changed > 0 {
-            diesel::update(ict_details::table.filter(ict_details::code.eq(&self.code))).set(&details).execute(conn)?;
-        }
-        Ok(changed)
-    }
-    fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        OrganisationRow::delete(conn, &self.id, self.version)
-    }
+    super::organisation_writes!(ict_details);
 }

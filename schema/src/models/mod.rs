@@ -75,3 +75,49 @@ macro_rules! find_by_id_or_key {
     }};
 }
 pub(crate) use find_by_id_or_key;
+
+/// The writes of a record stored as one row keyed by `id`: insert, and update or delete
+/// only while the row is at the version the writer read (0 rows changed = lost a race).
+macro_rules! row_writes {
+    ($vis:vis $table:ident) => {
+        $vis fn insert(&self, conn: &mut $crate::db::DbConnection) -> $crate::error::DomainResult<()> {
+            diesel::insert_into($table::table).values(self).execute(conn)?;
+            Ok(())
+        }
+        $vis fn update(&self, conn: &mut $crate::db::DbConnection, expected_version: i32) -> $crate::error::DomainResult<usize> {
+            let row = $table::table.filter($table::id.eq(&self.id)).filter($table::version.eq(expected_version));
+            Ok(diesel::update(row).set(self).execute(conn)?)
+        }
+        $vis fn delete(&self, conn: &mut $crate::db::DbConnection) -> $crate::error::DomainResult<usize> {
+            let row = $table::table.filter($table::id.eq(&self.id)).filter($table::version.eq(self.version));
+            Ok(diesel::delete(row).execute(conn)?)
+        }
+    };
+}
+pub(crate) use row_writes;
+
+/// The writes of a kind's record, stored as its organisation row and a row of the kind's
+/// details (`self.parts()` gives both): the organisation carries the version.
+macro_rules! organisation_writes {
+    ($vis:vis $details:ident) => {
+        $vis fn insert(&self, conn: &mut $crate::db::DbConnection) -> $crate::error::DomainResult<()> {
+            let (org, details) = self.parts();
+            org.insert(conn)?;
+            diesel::insert_into($details::table).values(&details).execute(conn)?;
+            Ok(())
+        }
+        $vis fn update(&self, conn: &mut $crate::db::DbConnection, expected_version: i32) -> $crate::error::DomainResult<usize> {
+            let (org, details) = self.parts();
+            let changed = org.update(conn, expected_version)?;
+            if changed > 0 {
+                diesel::update($details::table.filter($details::code.eq(&org.code))).set(&details).execute(conn)?;
+            }
+            Ok(changed)
+        }
+        $vis fn delete(&self, conn: &mut $crate::db::DbConnection) -> $crate::error::DomainResult<usize> {
+            // Its details and affiliations go with it.
+            self.parts().0.delete(conn)
+        }
+    };
+}
+pub(crate) use organisation_writes;

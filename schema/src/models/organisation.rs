@@ -93,29 +93,7 @@ impl OrganisationRow {
         Ok(Self::find(conn, code)?.filter(|o| o.kind() == kind))
     }
 
-    pub(crate) fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-        diesel::insert_into(organisations::table).values(self).execute(conn)?;
-        Ok(())
-    }
-
-    /// Writes over the row of the same id at `expected_version`: rows changed (0 = lost a race).
-    pub(crate) fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(
-            organisations::table
-                .filter(organisations::id.eq(&self.id))
-                .filter(organisations::version.eq(expected_version)),
-        )
-        .set(self)
-        .execute(conn)?)
-    }
-
-    /// Deletes the row (its details and affiliations go with it) if still at `version`.
-    pub(crate) fn delete(conn: &mut DbConnection, id: &str, version: i32) -> DomainResult<usize> {
-        Ok(diesel::delete(
-            organisations::table.filter(organisations::id.eq(id)).filter(organisations::version.eq(version)),
-        )
-        .execute(conn)?)
-    }
+    super::row_writes!(pub(crate) organisations);
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Insertable, AsChangeset)]
@@ -148,27 +126,7 @@ impl AffiliationRow {
         Ok(rows.into_iter().next())
     }
 
-    pub(crate) fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-        diesel::insert_into(affiliations::table).values(self).execute(conn)?;
-        Ok(())
-    }
-
-    pub(crate) fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(
-            affiliations::table
-                .filter(affiliations::id.eq(&self.id))
-                .filter(affiliations::version.eq(expected_version)),
-        )
-        .set(self)
-        .execute(conn)?)
-    }
-
-    pub(crate) fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(
-            affiliations::table.filter(affiliations::id.eq(&self.id)).filter(affiliations::version.eq(self.version)),
-        )
-        .execute(conn)?)
-    }
+    super::row_writes!(pub(crate) affiliations);
 }
 
 /// A relationship between two organisations over a period, seen from one of them.

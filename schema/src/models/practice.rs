@@ -215,18 +215,6 @@ impl PracticeRow {
         };
         (org, details)
     }
-
-    /// Writes over the stored practice at `expected_version`: rows changed (0 = lost a race).
-    pub(crate) fn write_over(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        let (org, details) = self.parts();
-        let changed = org.update(conn, expected_version)?;
-        if changed > 0 {
-            diesel::update(practice_details::table.filter(practice_details::code.eq(&self.ods_code)))
-                .set(&details)
-                .execute(conn)?;
-        }
-        Ok(changed)
-    }
 }
 
 /// Joins address lines for storage; blank lines are dropped.
@@ -366,16 +354,5 @@ impl Entity for PracticeRow {
         })
     }
 
-    fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-        let (org, details) = self.parts();
-        org.insert(conn)?;
-        diesel::insert_into(practice_details::table).values(&details).execute(conn)?;
-        Ok(())
-    }
-    fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        self.write_over(conn, expected_version)
-    }
-    fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        OrganisationRow::delete(conn, &self.id, self.version)
-    }
+    super::organisation_writes!(practice_details);
 }

@@ -146,21 +146,5 @@ impl Entity for ProgrammeRow {
             updated_at: now,
         })
     }
-    fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-        diesel::insert_into(programmes::table).values(self).execute(conn)?;
-        Ok(())
-    }
-    fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(
-            programmes::table.filter(programmes::id.eq(&self.id)).filter(programmes::version.eq(expected_version)),
-        )
-        .set(self)
-        .execute(conn)?)
-    }
-    fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(
-            programmes::table.filter(programmes::id.eq(&self.id)).filter(programmes::version.eq(self.version)),
-        )
-        .execute(conn)?)
-    }
+    super::row_writes!(programmes);
 }

@@ -185,17 +185,5 @@ impl Entity for RoleRow {
             updated_at: now,
         })
     }
-    fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-        diesel::insert_into(roles::table).values(self).execute(conn)?;
-        Ok(())
-    }
-    fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        Ok(diesel::update(roles::table.filter(roles::id.eq(&self.id)).filter(roles::version.eq(expected_version)))
-            .set(self)
-            .execute(conn)?)
-    }
-    fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(roles::table.filter(roles::id.eq(&self.id)).filter(roles::version.eq(self.version)))
-            .execute(conn)?)
-    }
+    super::row_writes!(roles);
 }
