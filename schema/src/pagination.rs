@@ -35,6 +35,45 @@ pub fn sort_schema(keys: &[&str]) -> utoipa::openapi::schema::Object {
         .build()
 }
 
+/// A list's query: its own filters, as written, then the paging every list takes (`limit`,
+/// `after`, and `sort` over the list's sort keys, the first being the default). With
+/// `sorts = NAME = [..]` it declares the keys and their schema; with `sorts = NAME` it reuses
+/// keys another list declared.
+#[macro_export]
+macro_rules! list_query {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty,)* }
+        sorts = $sorts:ident = [$($key:literal),+], schema = $schema:ident, doc = $doc:literal
+    ) => {
+        $crate::list_query! {
+            $(#[$meta])* pub struct $name { $($(#[$fmeta])* pub $field: $ty,)* } schema = $schema, doc = $doc
+        }
+        pub const $sorts: &[&str] = &[$($key),+];
+        fn $schema() -> utoipa::openapi::schema::Object {
+            $crate::pagination::sort_schema($sorts)
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty,)* }
+        schema = $schema:ident, doc = $doc:literal
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+            /// Page size, 1–200 (default 50).
+            #[param(schema_with = $crate::pagination::limit_schema)]
+            pub limit: Option<i64>,
+            /// The `next` cursor of the previous page.
+            pub after: Option<String>,
+            #[doc = $doc]
+            #[param(schema_with = $schema)]
+            pub sort: Option<String>,
+        }
+    };
+}
+
 /// One page of a list and the cursor of the next, if there is more.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {

@@ -13,47 +13,34 @@ use crate::models::role::{Regulator, Role, RoleRow, StaffGroup};
 use crate::pagination::{parse_text, ListWindow, Page, SortValue};
 use crate::tables::{programmes, roles};
 
-/// Filters and paging for the role catalogue.
-#[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RoleQuery {
-    /// Part of the name (any case), or an exact code.
-    pub q: Option<String>,
-    pub staff_group: Option<StaffGroup>,
-    pub regulator: Option<Regulator>,
-    /// Only additional-roles (ARRS) posts, or only the others.
-    pub additional_roles: Option<bool>,
-    /// Page size, 1–200 (default 50).
-    #[param(schema_with = crate::pagination::limit_schema)]
-    pub limit: Option<i64>,
-    /// The `next` cursor of the previous page.
-    pub after: Option<String>,
-    /// `code` (default) or `name`; prefix `-` for descending.
-    #[param(schema_with = catalogue_sort_schema)]
-    pub sort: Option<String>,
+crate::list_query! {
+    /// Filters and paging for the role catalogue.
+    #[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct RoleQuery {
+        /// Part of the name (any case), or an exact code.
+        pub q: Option<String>,
+        pub staff_group: Option<StaffGroup>,
+        pub regulator: Option<Regulator>,
+        /// Only additional-roles (ARRS) posts, or only the others.
+        pub additional_roles: Option<bool>,
+    }
+    sorts = CATALOGUE_SORTS = ["code", "name"],
+    schema = catalogue_sort_schema,
+    doc = "`code` (default) or `name`; prefix `-` for descending."
 }
 
-/// Filters and paging for programmes.
-#[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ProgrammeQuery {
-    /// Part of the name (any case), or an exact code.
-    pub q: Option<String>,
-    /// Page size, 1–200 (default 50).
-    #[param(schema_with = crate::pagination::limit_schema)]
-    pub limit: Option<i64>,
-    /// The `next` cursor of the previous page.
-    pub after: Option<String>,
-    /// `code` (default) or `name`; prefix `-` for descending.
-    #[param(schema_with = catalogue_sort_schema)]
-    pub sort: Option<String>,
+crate::list_query! {
+    /// Filters and paging for programmes.
+    #[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct ProgrammeQuery {
+        /// Part of the name (any case), or an exact code.
+        pub q: Option<String>,
+    }
+    schema = catalogue_sort_schema,
+    doc = "`code` (default) or `name`; prefix `-` for descending."
 }
-
-fn catalogue_sort_schema() -> utoipa::openapi::schema::Object {
-    crate::pagination::sort_schema(CATALOGUE_SORTS)
-}
-
-pub const CATALOGUE_SORTS: &[&str] = &["code", "name"];
 
 fn roles_filtered(query: &RoleQuery) -> roles::BoxedQuery<'static, MultiBackend> {
     let mut q = roles::table.into_boxed::<MultiBackend>();

@@ -15,33 +15,24 @@ use crate::models::membership::{FederationMembership, IctMembership, PartnerServ
 use crate::pagination::{parse_text, parse_timestamp, ListWindow, Page, SortValue};
 use crate::tables::{group_organisations as groups, integrated_care_teams as icts};
 
-/// Filters and paging for federation and ICT lists.
-#[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct GroupQuery {
-    /// Part of the name (any case), or an exact code.
-    pub q: Option<String>,
-    /// ICTs only: `planned`, `early_adopter` or `live`.
-    pub status: Option<IctStatus>,
-    /// Integrated care board code.
-    pub icb: Option<String>,
-    /// Only records changed at or after this instant (RFC 3339).
-    pub updated_since: Option<DateTime<Utc>>,
-    /// Page size, 1–200 (default 50).
-    #[param(schema_with = crate::pagination::limit_schema)]
-    pub limit: Option<i64>,
-    /// The `next` cursor of the previous page.
-    pub after: Option<String>,
-    /// `code` (default), `name` or `updatedAt`; prefix `-` for descending.
-    #[param(schema_with = group_sort_schema)]
-    pub sort: Option<String>,
+crate::list_query! {
+    /// Filters and paging for federation and ICT lists.
+    #[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct GroupQuery {
+        /// Part of the name (any case), or an exact code.
+        pub q: Option<String>,
+        /// ICTs only: `planned`, `early_adopter` or `live`.
+        pub status: Option<IctStatus>,
+        /// Integrated care board code.
+        pub icb: Option<String>,
+        /// Only records changed at or after this instant (RFC 3339).
+        pub updated_since: Option<DateTime<Utc>>,
+    }
+    sorts = GROUP_SORTS = ["code", "name", "updatedAt"],
+    schema = group_sort_schema,
+    doc = "`code` (default), `name` or `updatedAt`; prefix `-` for descending."
 }
-
-fn group_sort_schema() -> utoipa::openapi::schema::Object {
-    crate::pagination::sort_schema(GROUP_SORTS)
-}
-
-pub const GROUP_SORTS: &[&str] = &["code", "name", "updatedAt"];
 
 /// The group filters for one group table, as a boxed query.
 macro_rules! group_filtered {

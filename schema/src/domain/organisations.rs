@@ -17,37 +17,28 @@ use crate::models::organisation::{Affiliation, AffiliationRow, Organisation, Org
 use crate::pagination::{parse_text, parse_timestamp, ListWindow, Page, SortValue};
 use crate::tables::{affiliations as aff, organisations as orgs};
 
-/// Filters and paging for organisation lists.
-#[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct OrganisationQuery {
-    /// Only organisations of this kind.
-    pub kind: Option<OrgKind>,
-    /// Part of the name (any case), or an exact code.
-    pub q: Option<String>,
-    /// Only members of the organisation with this code (a PCN, federation, ICT or
-    /// commissioner) on `active_on` (default today).
-    #[serde(rename = "partOf")]
-    #[param(rename = "partOf")]
-    pub part_of: Option<String>,
-    /// Only organisations open on this day (not opened after it, not closed before it); with
-    /// `partOf`, the day membership is read on.
-    pub active_on: Option<NaiveDate>,
-    /// Page size, 1–200 (default 50).
-    #[param(schema_with = crate::pagination::limit_schema)]
-    pub limit: Option<i64>,
-    /// The `next` cursor of the previous page.
-    pub after: Option<String>,
-    /// `code` (default), `name` or `updatedAt`; prefix `-` for descending.
-    #[param(schema_with = organisation_sort_schema)]
-    pub sort: Option<String>,
+crate::list_query! {
+    /// Filters and paging for organisation lists.
+    #[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct OrganisationQuery {
+        /// Only organisations of this kind.
+        pub kind: Option<OrgKind>,
+        /// Part of the name (any case), or an exact code.
+        pub q: Option<String>,
+        /// Only members of the organisation with this code (a PCN, federation, ICT or
+        /// commissioner) on `active_on` (default today).
+        #[serde(rename = "partOf")]
+        #[param(rename = "partOf")]
+        pub part_of: Option<String>,
+        /// Only organisations open on this day (not opened after it, not closed before it); with
+        /// `partOf`, the day membership is read on.
+        pub active_on: Option<NaiveDate>,
+    }
+    sorts = ORGANISATION_SORTS = ["code", "name", "updatedAt"],
+    schema = organisation_sort_schema,
+    doc = "`code` (default), `name` or `updatedAt`; prefix `-` for descending."
 }
-
-fn organisation_sort_schema() -> utoipa::openapi::schema::Object {
-    crate::pagination::sort_schema(ORGANISATION_SORTS)
-}
-
-pub const ORGANISATION_SORTS: &[&str] = &["code", "name", "updatedAt"];
 
 fn filtered(query: &OrganisationQuery) -> orgs::BoxedQuery<'static, MultiBackend> {
     let mut q = orgs::table.into_boxed::<MultiBackend>();

@@ -19,41 +19,32 @@ use crate::models::role::{Role, RoleRow};
 use crate::pagination::{parse_date, parse_timestamp, ListWindow, Page, SortValue};
 use crate::tables::placements;
 
-/// Filters and paging for placement lists.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Hash, serde::Serialize, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PlacementQuery {
-    /// Role code, e.g. `physician-associate`.
-    pub role: Option<String>,
-    /// Programme code, e.g. `gp-retainer-scheme`.
-    pub programme: Option<String>,
-    /// Host code: a practice's or PCN's ODS code, a federation's or ICT's code, or an
-    /// external host's code.
-    pub host: Option<String>,
-    pub host_type: Option<HostType>,
-    /// `planned`, `active` or `ended`, as of today.
-    pub status: Option<PlacementStatus>,
-    /// Only placements running on this date.
-    pub active_on: Option<NaiveDate>,
-    /// The partner's staff reference (all parts of a split post).
-    pub staff_ref: Option<String>,
-    /// Only placements changed at or after this instant (RFC 3339).
-    pub updated_since: Option<DateTime<Utc>>,
-    /// Page size, 1–200 (default 50).
-    #[param(schema_with = crate::pagination::limit_schema)]
-    pub limit: Option<i64>,
-    /// The `next` cursor of the previous page.
-    pub after: Option<String>,
-    /// `createdAt` (default), `startDate` or `updatedAt`; prefix `-` for descending.
-    #[param(schema_with = placement_sort_schema)]
-    pub sort: Option<String>,
+crate::list_query! {
+    /// Filters and paging for placement lists.
+    #[derive(Debug, Default, Clone, PartialEq, Eq, Hash, serde::Serialize, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct PlacementQuery {
+        /// Role code, e.g. `physician-associate`.
+        pub role: Option<String>,
+        /// Programme code, e.g. `gp-retainer-scheme`.
+        pub programme: Option<String>,
+        /// Host code: a practice's or PCN's ODS code, a federation's or ICT's code, or an
+        /// external host's code.
+        pub host: Option<String>,
+        pub host_type: Option<HostType>,
+        /// `planned`, `active` or `ended`, as of today.
+        pub status: Option<PlacementStatus>,
+        /// Only placements running on this date.
+        pub active_on: Option<NaiveDate>,
+        /// The partner's staff reference (all parts of a split post).
+        pub staff_ref: Option<String>,
+        /// Only placements changed at or after this instant (RFC 3339).
+        pub updated_since: Option<DateTime<Utc>>,
+    }
+    sorts = PLACEMENT_SORTS = ["createdAt", "startDate", "updatedAt"],
+    schema = placement_sort_schema,
+    doc = "`createdAt` (default), `startDate` or `updatedAt`; prefix `-` for descending."
 }
-
-fn placement_sort_schema() -> utoipa::openapi::schema::Object {
-    crate::pagination::sort_schema(PLACEMENT_SORTS)
-}
-
-pub const PLACEMENT_SORTS: &[&str] = &["createdAt", "startDate", "updatedAt"];
 
 /// Applies the placement filters to a boxed placements query (of either backend).
 macro_rules! placement_filters {

@@ -28,37 +28,28 @@ use crate::{keyset, keyset_filter, keyset_order};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
-/// Filters and paging for practice lists.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Hash, serde::Serialize, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PracticeQuery {
-    /// Part of the practice name (any case), or an exact ODS code.
-    pub q: Option<String>,
-    pub status: Option<PracticeStatus>,
-    /// Commissioner (CCG / sub-ICB location) code, e.g. `05G`.
-    pub commissioner: Option<String>,
-    /// Start of the postcode, e.g. `ST3` or `WS13 `.
-    pub postcode: Option<String>,
-    /// Only practices open on this date; for a federation's or ICT's practices, also
-    /// members on this date (default today).
-    pub active_on: Option<NaiveDate>,
-    /// Only practices changed at or after this instant (RFC 3339).
-    pub updated_since: Option<DateTime<Utc>>,
-    /// Page size, 1–200 (default 50).
-    #[param(schema_with = crate::pagination::limit_schema)]
-    pub limit: Option<i64>,
-    /// The `next` cursor of the previous page.
-    pub after: Option<String>,
-    /// `odsCode` (default), `name` or `updatedAt`; prefix `-` for descending.
-    #[param(schema_with = practice_sort_schema)]
-    pub sort: Option<String>,
+crate::list_query! {
+    /// Filters and paging for practice lists.
+    #[derive(Debug, Default, Clone, PartialEq, Eq, Hash, serde::Serialize, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    pub struct PracticeQuery {
+        /// Part of the practice name (any case), or an exact ODS code.
+        pub q: Option<String>,
+        pub status: Option<PracticeStatus>,
+        /// Commissioner (CCG / sub-ICB location) code, e.g. `05G`.
+        pub commissioner: Option<String>,
+        /// Start of the postcode, e.g. `ST3` or `WS13 `.
+        pub postcode: Option<String>,
+        /// Only practices open on this date; for a federation's or ICT's practices, also
+        /// members on this date (default today).
+        pub active_on: Option<NaiveDate>,
+        /// Only practices changed at or after this instant (RFC 3339).
+        pub updated_since: Option<DateTime<Utc>>,
+    }
+    sorts = PRACTICE_SORTS = ["odsCode", "name", "updatedAt"],
+    schema = practice_sort_schema,
+    doc = "`odsCode` (default), `name` or `updatedAt`; prefix `-` for descending."
 }
-
-fn practice_sort_schema() -> utoipa::openapi::schema::Object {
-    crate::pagination::sort_schema(PRACTICE_SORTS)
-}
-
-pub const PRACTICE_SORTS: &[&str] = &["odsCode", "name", "updatedAt"];
 
 /// Restricts a practice list to the members of an organisation (a PCN, federation, ICT or
 /// commissioner, by code) on a day.
