@@ -355,6 +355,20 @@ async fn affiliations_over_time(app: TestApp) {
         .send()
         .await;
     overlap.problem(409, "conflict");
+    // A practice is in one PCN at a time: joining another while a member is a conflict; from
+    // the day after its membership ends, it may.
+    pcn(&app, "U12399", "Other PCN").await;
+    let second = |start: &str| {
+        app.post("/api/v1/pcn-memberships")
+            .bearer(&token)
+            .json(&json!({"pcnCode": "U12399", "odsCode": "M83002", "startDate": start}))
+            .send()
+    };
+    let both = second("2022-01-01").await;
+    both.problem(409, "conflict");
+    assert!(both.text.contains("one primary care network at a time"), "{}", both.text);
+    let after = second("2023-04-01").await;
+    assert_eq!(after.status, 201, "{}", after.text);
     app.get("/api/v1/organisations/U99999/affiliations").send().await.problem(404, "not-found");
     app.get("/api/v1/organisations/U99999/members").send().await.problem(404, "not-found");
 }
@@ -515,6 +529,30 @@ async fn pcn_hosted_placements(app: TestApp) {
     let gone = app.delete("/api/v1/pcns/U12346").bearer(&token).if_match(&empty_tag).send().await;
     assert_eq!(gone.status, 204, "{}", gone.text);
     app.get("/api/v1/organisations/U12346").send().await.problem(404, "not-found");
+    // External halves: the provider is created on first use, named as the first post named
+    // it; a later post at another of its teams keeps its team's name.
+    let external = |name: &str| {
+        app.post("/api/v1/placements")
+            .bearer(&token)
+            .json(&json!({"staffRef": "PA-INT-09", "roleCode": "physician-associate", "hostType": "external",
+                "hostCode": "RLY", "hostName": name, "hoursPerWeek": 15, "startDate": "2026-09-01"}))
+            .send()
+    };
+    let first = external("Combined Healthcare mental health team").await;
+    let second = external("Combined Healthcare perinatal team").await;
+    assert_eq!((first.status, second.status), (201, 201), "{} {}", first.text, second.text);
+    for (r, name) in
+        [(&first, "Combined Healthcare mental health team"), (&second, "Combined Healthcare perinatal team")]
+    {
+        let id = r.body["id"].as_str().unwrap();
+        let back = app.get(&format!("/api/v1/placements/{id}")).bearer(&reader).send().await;
+        assert_eq!((&back.body["hostCode"], &back.body["hostName"]), (&json!("RLY"), &json!(name)));
+    }
+    let rly = app.get("/api/v1/organisations/RLY").send().await;
+    assert_eq!(
+        (&rly.body["kind"], &rly.body["name"]),
+        (&json!("external"), &json!("Combined Healthcare mental health team"))
+    );
 }
 
 /// 05G's practices on `day` as `epcmem` gives them (practice, start, end), among `held`.

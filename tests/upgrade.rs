@@ -209,6 +209,7 @@ const PL_ICT: &str = "1c2d3e4f-0000-4000-8000-000000000043";
 const PL_RJE: &str = "1c2d3e4f-0000-4000-8000-000000000044";
 const PL_VAS: &str = "1c2d3e4f-0000-4000-8000-000000000045";
 const PL_VAS_LOWER: &str = "1c2d3e4f-0000-4000-8000-000000000046";
+const PL_RJE_CARDIOLOGY: &str = "1c2d3e4f-0000-4000-8000-000000000047";
 
 fn three_migration_release(url: &str) {
     Db::migrate_first(url, 3).expect("the release before the organisation model");
@@ -338,6 +339,15 @@ fn three_migration_release(url: &str) {
              '2021-12-01 09:00:00', '2024-12-31 17:00:00'",
         ),
         placement(
+            PL_RJE_CARDIOLOGY,
+            "PA-INT-02",
+            "physician-associate",
+            Some("pa-internship"),
+            "'external', NULL, NULL, NULL, 'UHNM cardiology', 'RJE'",
+            "15.0, '2025-09-01', '2026-08-31', 'programme', NULL, 'api', 'partner-a', 1, \
+             '2025-08-02 09:00:00', '2025-08-02 09:00:00'",
+        ),
+        placement(
             PL_VAS_LOWER,
             "HWC-01",
             "health-and-wellbeing-coach",
@@ -381,7 +391,7 @@ async fn organisation_model_carries_everything_over(app: TestApp) {
     assert_eq!(app.count("practices"), 2);
     assert_eq!(app.count("affiliations"), 8, "2 + 2 memberships, 2 commissioner periods, 2 partner services");
     assert_eq!(app.count("affiliations WHERE kind = 'commissioned_by'"), 2);
-    assert_eq!(app.count("placement_records"), 6);
+    assert_eq!(app.count("placement_records"), 7);
     assert_eq!(app.count("partner_service_details"), 2);
 
     // Practices: every field, and the ETag of the old version.
@@ -586,14 +596,20 @@ async fn organisation_model_carries_everything_over(app: TestApp) {
         (
             json!("external"),
             json!(vas),
-            json!("Voluntary Action Stoke"),
+            json!("voluntary action stoke"),
             json!(2),
             json!("2025-01-06"),
             json!(null),
             json!("api"),
             json!("partner-c")
         ),
-        "the same name in another case is the same provider"
+        "the same name in another case is the same provider, and the name as written is kept"
+    );
+    // Two teams of one provider: one organisation, each placement with its team's name.
+    let cardiology = placement(PL_RJE_CARDIOLOGY).await;
+    assert_eq!(
+        (&cardiology.body["hostCode"], &cardiology.body["hostName"]),
+        (&json!("RJE"), &json!("UHNM cardiology"))
     );
     assert_eq!(second.body["hoursPerWeek"], 18.75);
     let at_vas = app.get(&format!("/api/v1/placements?host={vas}")).bearer(&reader).send().await;
@@ -798,7 +814,7 @@ async fn organisation_model_carries_everything_over(app: TestApp) {
         .await;
     assert_eq!(new.status, 201, "{}", new.text);
     assert_eq!(new.body["hostCode"], json!(vas));
-    assert_eq!(new.body["hostName"], "Voluntary Action Stoke");
+    assert_eq!(new.body["hostName"], "VOLUNTARY ACTION STOKE", "the name as written");
     assert_eq!(app.count("organisations WHERE kind = 'external'"), 4, "no new provider");
     // A migrated membership ends with its old version too.
     let ended = app

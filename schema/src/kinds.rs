@@ -70,6 +70,12 @@ impl OrgKind {
         AFFILIATIONS.iter().find(|(_, m, p)| *m == self && *p == parent).map(|(k, _, _)| *k)
     }
 
+    /// Whether a member belongs to at most one organisation of this kind on any day: a
+    /// practice is in one PCN at a time, and has one commissioner.
+    pub fn one_at_a_time(self) -> bool {
+        matches!(self, OrgKind::Pcn | OrgKind::Commissioner)
+    }
+
     /// Whether organisations of this kind have member practices (and so a `practices` list).
     pub fn has_member_practices(self) -> bool {
         OrgKind::Practice.affiliation_with(self).is_some()
@@ -178,5 +184,6 @@ mod tests {
         let own = new_external_code();
         assert!(is_own_external_code(&own) && OrgKind::External.check_code(&own).is_ok(), "{own}");
         assert!(OrgKind::Ict.is_active_status("live") && !OrgKind::Ict.is_active_status("planned"));
+        assert!(OrgKind::Pcn.one_at_a_time() && !OrgKind::Federation.one_at_a_time());
     }
 }

@@ -21,23 +21,31 @@ use crate::validate::Checks;
 /// Membership is active on `day` when it has started and not yet ended.
 pub use super::organisation::active_on;
 
-/// The affiliations of `kind` between `member` and `parent` other than `except`, whose
-/// period overlaps `start..=end`.
+/// An affiliation of `kind` of `member` other than `except` whose period overlaps
+/// `start..=end`: with the same `parent`, or, where the parent's kind allows one at a time,
+/// with any parent of that kind.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn overlapping(
     conn: &mut DbConnection,
     kind: AffiliationKind,
     member: &str,
     parent: &str,
+    parent_kind: OrgKind,
     start: NaiveDate,
     end: Option<NaiveDate>,
     except: Option<&str>,
 ) -> DomainResult<Option<AffiliationRow>> {
-    let others: Vec<AffiliationRow> = affiliations::table
+    let mut q = affiliations::table
+        .inner_join(organisations::table.on(organisations::code.eq(affiliations::parent_code)))
         .filter(affiliations::kind.eq(kind.as_str()))
-        .filter(affiliations::parent_code.eq(parent))
-        .filter(affiliations::member_code.eq(member))
-        .select(affiliations::all_columns)
-        .load(conn)?;
+        .filter(affiliations::member_code.eq(member.to_string()))
+        .into_boxed::<crate::db::MultiBackend>();
+    q = if parent_kind.one_at_a_time() {
+        q.filter(organisations::kind.eq(parent_kind.as_str()))
+    } else {
+        q.filter(affiliations::parent_code.eq(parent.to_string()))
+    };
+    let others: Vec<AffiliationRow> = q.select(affiliations::all_columns).load(conn)?;
     let far = NaiveDate::MAX;
     Ok(others
         .into_iter()
@@ -168,13 +176,20 @@ macro_rules! membership {
                     .ok_or_else(|| DomainError::invalid($group_json, "practices cannot be members of this kind"))?;
                 let (start, end) = (input.start_date.0, input.end_date.map(|d| d.0));
                 let except = current.map(|c| c.0.id.as_str());
-                if let Some(o) = overlapping(conn, kind, &practice.ods_code, group.code(), start, end, except)? {
+                let parent_kind = $group_row::ORG_KIND;
+                let member = &practice.ods_code;
+                if let Some(o) = overlapping(conn, kind, member, group.code(), parent_kind, start, end, except)? {
                     return Err(DomainError::Conflict(format!(
-                        "practice {} is already a member of {} from {} in an overlapping period (membership {})",
+                        "practice {} is already a member of {} from {} in an overlapping period (membership {}){}",
                         practice.ods_code,
-                        group.code(),
+                        o.parent_code,
                         o.start_date,
-                        o.id
+                        o.id,
+                        if parent_kind.one_at_a_time() {
+                            format!("; a practice is in one {} at a time", parent_kind.noun())
+                        } else {
+                            String::new()
+                        }
                     )));
                 }
                 let now = crate::now();

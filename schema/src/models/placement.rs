@@ -63,7 +63,10 @@ pub struct PlacementRow {
     pub host_type: String,
     /// The host organisation's code.
     pub host_code: String,
-    /// The host's name, for an external host.
+    /// For an external host, the team the post is in, when the client named it otherwise
+    /// than the provider is named.
+    pub host_unit: Option<String>,
+    /// For an external host, the name shown: the team's, else the provider's.
     pub host_name: Option<String>,
     pub hours_per_week: f64,
     pub start_date: NaiveDate,
@@ -87,6 +90,7 @@ pub(crate) struct PlacementRecord<'a> {
     programme_code: Option<&'a str>,
     host_type: &'a str,
     host_code: &'a str,
+    host_unit: Option<&'a str>,
     hours_per_week: f64,
     start_date: NaiveDate,
     end_date: Option<NaiveDate>,
@@ -215,6 +219,7 @@ impl PlacementRow {
             programme_code: self.programme_code.as_deref(),
             host_type: &self.host_type,
             host_code: &self.host_code,
+            host_unit: self.host_unit.as_deref(),
             hours_per_week: self.hours_per_week,
             start_date: self.start_date,
             end_date: self.end_date,
@@ -322,6 +327,7 @@ impl Entity for PlacementRow {
         let host_name = input.host_name.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let host_type = input.host_type;
         let mut host_name_kept = None;
+        let mut host_unit = None;
         match host_type {
             HostType::External => match &host_name {
                 Some(n) => host_name_kept = Some(ck.text("hostName", n, 200)),
@@ -352,9 +358,9 @@ impl Entity for PlacementRow {
                     Some(name) if !crate::validate::has_control_chars(name) => {
                         match external_provider(conn, code, name)? {
                             Ok(code) => {
-                                // A known provider is called by its own name.
+                                // A known provider named otherwise: the name is its team's.
                                 if let Some(known) = OrganisationRow::find(conn, &code)? {
-                                    host_name_kept = Some(known.name);
+                                    host_unit = (known.name != name).then(|| name.to_string());
                                 }
                                 Some(code)
                             }
@@ -407,6 +413,7 @@ impl Entity for PlacementRow {
             programme_code: programme,
             host_type: host_type.as_str().to_string(),
             host_code,
+            host_unit,
             host_name: host_name_kept,
             hours_per_week: h,
             start_date: input.start_date.0,
