@@ -323,6 +323,15 @@ async fn nested_query_statements_do_not_grow_with_practices(app: TestApp) {
     }
     assert_eq!(statements[0], statements[1], "statements for 5 practices vs 200: {statements:?}");
     assert!(statements[0] <= 10, "one statement per relation per level: {statements:?}");
+    // The benchmark's query (bench/instructions.sh: ICT -> practices -> placements -> role)
+    // is two statements: the ICT, then its members with their placements and roles.
+    let bench = r#"{ integratedCareTeam(code: "ICT-MANY") { name practices(first: 50) { edges { node { odsCode name
+        placements(first: 20) { edges { node { staffRef hoursPerWeek role { name } } } } } } } } }"#;
+    let before = app.db().statements();
+    let g = app.gql(Some(&reader), bench, json!({})).await;
+    assert!(g.body["errors"].is_null(), "{}", g.text);
+    assert_eq!(nodes(&g.body["data"]["integratedCareTeam"]["practices"]).len(), 50);
+    assert_eq!(app.db().statements() - before, 2, "the nested benchmark query's statements");
     // The counter is exposed for Prometheus.
     let metrics = app.get("/metrics").send().await;
     assert!(metrics.text.contains("db_statements_total "), "{}", metrics.text);
