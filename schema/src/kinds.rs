@@ -76,6 +76,14 @@ impl OrgKind {
         matches!(self, OrgKind::Pcn | OrgKind::Commissioner)
     }
 
+    /// The kinds of affiliation an organisation of this kind may have as a member.
+    pub fn affiliation_kinds_as_member(self) -> Vec<AffiliationKind> {
+        let mut kinds: Vec<AffiliationKind> =
+            AFFILIATIONS.iter().filter(|(_, m, _)| *m == self).map(|(k, _, _)| *k).collect();
+        kinds.dedup();
+        kinds
+    }
+
     /// Whether organisations of this kind have member practices (and so a `practices` list).
     pub fn has_member_practices(self) -> bool {
         OrgKind::Practice.affiliation_with(self).is_some()
@@ -185,5 +193,9 @@ mod tests {
         assert!(is_own_external_code(&own) && OrgKind::External.check_code(&own).is_ok(), "{own}");
         assert!(OrgKind::Ict.is_active_status("live") && !OrgKind::Ict.is_active_status("planned"));
         assert!(OrgKind::Pcn.one_at_a_time() && !OrgKind::Federation.one_at_a_time());
+        assert_eq!(
+            OrgKind::Practice.affiliation_kinds_as_member(),
+            [AffiliationKind::MemberOf, AffiliationKind::CommissionedBy]
+        );
     }
 }

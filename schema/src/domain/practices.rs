@@ -56,6 +56,11 @@ crate::list_query! {
 #[derive(Debug, Clone)]
 pub struct MemberOf(pub String, pub NaiveDate);
 
+/// The kinds of affiliation a practice may have, as stored.
+fn practice_affiliations() -> Vec<&'static str> {
+    crate::kinds::OrgKind::Practice.affiliation_kinds_as_member().into_iter().map(|k| k.as_str()).collect()
+}
+
 /// Escapes LIKE wildcards so user text matches literally.
 pub(crate) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
@@ -110,6 +115,7 @@ fn filtered(
     if let Some(MemberOf(code, day)) = member_of {
         let members = aff::table
             .filter(aff::parent_code.eq(code.clone()))
+            .filter(aff::kind.eq_any(practice_affiliations()))
             .filter(aff::start_date.le(*day))
             .filter(aff::end_date.is_null().or(aff::end_date.ge(*day)))
             .select(aff::member_code);
@@ -208,6 +214,8 @@ fn members(
         return Ok((HashMap::new(), nested.map(|_| ParentPages::default())));
     }
     let day = query.active_on.unwrap_or_else(crate::today);
+    // Only the affiliations a practice can have: an ICT's partner services are not read.
+    let kinds: Vec<&str> = practice_affiliations();
     // One statement: the member practices joined with their memberships, filtered, after
     // the cursor, in sort order. Membership keeps these sets small (a group has tens of
     // practices), so every matching member is read and cut per group here.
@@ -216,6 +224,7 @@ fn members(
             let q = practices::table
                 .inner_join(aff::table.on(aff::member_code.eq(practices::ods_code)))
                 .filter(aff::parent_code.eq_any(codes))
+                .filter(aff::kind.eq_any(&kinds))
                 .filter(aff::start_date.le(day))
                 .filter(aff::end_date.is_null().or(aff::end_date.ge(day)))
                 .select((AllColumns::<practices::table>::of(), aff::parent_code))
@@ -253,6 +262,7 @@ fn members(
                 placements::host_code.eq_any(
                     aff::table
                         .filter(aff::parent_code.eq_any(codes.to_vec()))
+                        .filter(aff::kind.eq_any(kinds.clone()))
                         .filter(aff::start_date.le(day))
                         .filter(aff::end_date.is_null().or(aff::end_date.ge(day)))
                         .select(aff::member_code),
