@@ -15,16 +15,11 @@ use crate::tables::audit_events;
 crate::text_enum! {
     /// What a write did.
     Action {
-        /// A record was created.
-        Create = "create",
-        /// A record's writable fields were replaced.
-        Update = "update",
-        /// A record was deleted.
-        Delete = "delete",
-        /// A placement was given its last day.
-        End = "end",
-        /// An NHS ODS import added or changed a record (or, for the import itself, ran).
-        Import = "import",
+        #[doc = "A record was created."] Create = "create",
+        #[doc = "A record's writable fields were replaced."] Update = "update",
+        #[doc = "A record was deleted."] Delete = "delete",
+        #[doc = "A placement was given its last day."] End = "end",
+        #[doc = "An NHS ODS import added or changed a record (or, for the import itself, ran)."] Import = "import",
     }
 }
 

@@ -44,20 +44,7 @@ macro_rules! list_query {
     (
         $(#[$meta:meta])*
         pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty,)* }
-        sorts = $sorts:ident = [$($key:literal),+], schema = $schema:ident, doc = $doc:literal
-    ) => {
-        $crate::list_query! {
-            $(#[$meta])* pub struct $name { $($(#[$fmeta])* pub $field: $ty,)* } schema = $schema, doc = $doc
-        }
-        pub const $sorts: &[&str] = &[$($key),+];
-        fn $schema() -> utoipa::openapi::schema::Object {
-            $crate::pagination::sort_schema($sorts)
-        }
-    };
-    (
-        $(#[$meta:meta])*
-        pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty,)* }
-        schema = $schema:ident, doc = $doc:literal
+        $(sorts = $sorts:ident = [$($key:literal),+],)? schema = $schema:ident, doc = $doc:literal
     ) => {
         $(#[$meta])*
         pub struct $name {
@@ -71,6 +58,12 @@ macro_rules! list_query {
             #[param(schema_with = $schema)]
             pub sort: Option<String>,
         }
+        $(
+            pub const $sorts: &[&str] = &[$($key),+];
+            fn $schema() -> utoipa::openapi::schema::Object {
+                $crate::pagination::sort_schema($sorts)
+            }
+        )?
     };
 }
 

@@ -18,12 +18,9 @@ use crate::validate::Checks;
 crate::text_enum! {
     /// How far an ICT has come: planned, early adopter, or live.
     IctStatus {
-        /// Agreed but not yet working as a team.
-        Planned = "planned",
-        /// Working as a team ahead of the wider roll-out.
-        EarlyAdopter = "early_adopter",
-        /// Fully working as an Integrated Care Team.
-        Live = "live",
+        #[doc = "Agreed but not yet working as a team."] Planned = "planned",
+        #[doc = "Working as a team ahead of the wider roll-out."] EarlyAdopter = "early_adopter",
+        #[doc = "Fully working as an Integrated Care Team."] Live = "live",
     }
 }
 
@@ -155,18 +152,7 @@ impl Entity for IctRow {
     type Input = IntegratedCareTeamInput;
     type View = IntegratedCareTeam;
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn key(&self) -> &str {
-        &self.code
-    }
-    fn version(&self) -> i32 {
-        self.version
-    }
-    fn view(&self) -> IntegratedCareTeam {
-        IctRow::view(self)
-    }
+    super::entity_basics!(code);
     fn to_input(&self) -> IntegratedCareTeamInput {
         IntegratedCareTeamInput {
             code: self.code.clone(),

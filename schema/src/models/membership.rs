@@ -261,18 +261,12 @@ membership!(
 crate::text_enum! {
     /// The kind of service an ICT brings together with general practice.
     PartnerServiceKind {
-        /// Community health services, e.g. district nursing and therapies.
-        Community = "community",
-        /// Mental health services.
-        MentalHealth = "mental_health",
-        /// Local authority social care.
-        SocialCare = "social_care",
-        /// Voluntary, community and social enterprise organisations.
-        Voluntary = "voluntary",
-        /// Hospital (acute trust) services.
-        Acute = "acute",
-        /// Any other kind of service.
-        Other = "other",
+        #[doc = "Community health services, e.g. district nursing and therapies."] Community = "community",
+        #[doc = "Mental health services."] MentalHealth = "mental_health",
+        #[doc = "Local authority social care."] SocialCare = "social_care",
+        #[doc = "Voluntary, community and social enterprise organisations."] Voluntary = "voluntary",
+        #[doc = "Hospital (acute trust) services."] Acute = "acute",
+        #[doc = "Any other kind of service."] Other = "other",
     }
 }
 

@@ -121,3 +121,23 @@ macro_rules! organisation_writes {
     };
 }
 pub(crate) use organisation_writes;
+
+/// The parts of an [`Entity`](crate::domain::crud::Entity) every row-backed record answers
+/// alike: its id, the key it is addressed by (`$key`), its version and its view.
+macro_rules! entity_basics {
+    ($key:ident) => {
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn key(&self) -> &str {
+            &self.$key
+        }
+        fn version(&self) -> i32 {
+            self.version
+        }
+        fn view(&self) -> Self::View {
+            Self::view(self)
+        }
+    };
+}
+pub(crate) use entity_basics;

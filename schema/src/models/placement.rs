@@ -24,32 +24,22 @@ pub use crate::kinds::HostType;
 crate::text_enum! {
     /// Who pays for the post.
     Funding {
-        /// The Additional Roles Reimbursement Scheme (ARRS).
-        Arrs = "arrs",
-        /// The programme the placement belongs to.
-        Programme = "programme",
-        /// A GP practice, from its own budget.
-        Practice = "practice",
-        /// A GP federation.
-        Federation = "federation",
-        /// The integrated care board (ICB).
-        Icb = "icb",
-        /// An NHS trust.
-        Trust = "trust",
-        /// Any other source.
-        Other = "other",
+        #[doc = "The Additional Roles Reimbursement Scheme (ARRS)."] Arrs = "arrs",
+        #[doc = "The programme the placement belongs to."] Programme = "programme",
+        #[doc = "A GP practice, from its own budget."] Practice = "practice",
+        #[doc = "A GP federation."] Federation = "federation",
+        #[doc = "The integrated care board (ICB)."] Icb = "icb",
+        #[doc = "An NHS trust."] Trust = "trust",
+        #[doc = "Any other source."] Other = "other",
     }
 }
 
 crate::text_enum! {
     /// Where a placement is on `today`: not yet started, running, or ended.
     PlacementStatus {
-        /// Starts after today.
-        Planned = "planned",
-        /// Started on or before today and not yet ended (the last day may be today).
-        Active = "active",
-        /// Its last day was before today.
-        Ended = "ended",
+        #[doc = "Starts after today."] Planned = "planned",
+        #[doc = "Started on or before today and not yet ended (the last day may be today)."] Active = "active",
+        #[doc = "Its last day was before today."] Ended = "ended",
     }
 }
 
@@ -280,15 +270,7 @@ impl Entity for PlacementRow {
     type Input = PlacementInput;
     type View = Placement;
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn version(&self) -> i32 {
-        self.version
-    }
-    fn view(&self) -> Placement {
-        PlacementRow::view(self)
-    }
+    super::entity_basics!(id);
     fn to_input(&self) -> PlacementInput {
         let v = self.view();
         PlacementInput {

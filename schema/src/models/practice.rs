@@ -17,16 +17,11 @@ use crate::validate::{is_ods_code, normalise_postcode, Checks};
 crate::text_enum! {
     /// Whether a practice is open. `merged` practices name the practice they merged into.
     PracticeStatus {
-        /// Open and providing services.
-        Active = "active",
-        /// Closed: no longer providing services.
-        Closed = "closed",
-        /// Registered but not currently providing services.
-        Dormant = "dormant",
-        /// Planned, not yet open.
-        Proposed = "proposed",
-        /// Merged into another practice, named by `mergedInto`.
-        Merged = "merged",
+        #[doc = "Open and providing services."] Active = "active",
+        #[doc = "Closed: no longer providing services."] Closed = "closed",
+        #[doc = "Registered but not currently providing services."] Dormant = "dormant",
+        #[doc = "Planned, not yet open."] Proposed = "proposed",
+        #[doc = "Merged into another practice, named by `mergedInto`."] Merged = "merged",
     }
 }
 
@@ -231,18 +226,7 @@ impl Entity for PracticeRow {
     type Input = PracticeInput;
     type View = Practice;
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn key(&self) -> &str {
-        &self.ods_code
-    }
-    fn version(&self) -> i32 {
-        self.version
-    }
-    fn view(&self) -> Practice {
-        PracticeRow::view(self)
-    }
+    super::entity_basics!(ods_code);
     fn to_input(&self) -> PracticeInput {
         let v = self.view();
         PracticeInput {

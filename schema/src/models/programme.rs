@@ -93,18 +93,7 @@ impl Entity for ProgrammeRow {
     type Input = ProgrammeInput;
     type View = Programme;
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn key(&self) -> &str {
-        &self.code
-    }
-    fn version(&self) -> i32 {
-        self.version
-    }
-    fn view(&self) -> Programme {
-        ProgrammeRow::view(self)
-    }
+    super::entity_basics!(code);
     fn to_input(&self) -> ProgrammeInput {
         ProgrammeInput {
             code: self.code.clone(),

@@ -15,30 +15,21 @@ use crate::validate::{is_slug, Checks};
 crate::text_enum! {
     /// NHS workforce staff group.
     StaffGroup {
-        /// General practitioners (GPs), including GP registrars and retainers.
-        Gp = "gp",
-        /// Nurses: practice nurses, advanced nurse practitioners and nursing associates.
-        Nurse = "nurse",
-        /// Other clinical staff seeing patients, e.g. pharmacists, physician associates and paramedics.
-        DirectPatientCare = "direct_patient_care",
-        /// Admin and non-clinical staff, e.g. practice managers, receptionists and care coordinators.
-        Admin = "admin",
+        #[doc = "General practitioners (GPs), including GP registrars and retainers."] Gp = "gp",
+        #[doc = "Nurses: practice nurses, advanced nurse practitioners and nursing associates."] Nurse = "nurse",
+        #[doc = "Other clinical staff seeing patients, e.g. pharmacists, physician associates and paramedics."] DirectPatientCare = "direct_patient_care",
+        #[doc = "Admin and non-clinical staff, e.g. practice managers, receptionists and care coordinators."] Admin = "admin",
     }
 }
 
 crate::text_enum! {
     /// The professional regulator of a role.
     Regulator {
-        /// General Medical Council: doctors and physician associates.
-        Gmc = "GMC",
-        /// Nursing and Midwifery Council: nurses, midwives and nursing associates.
-        Nmc = "NMC",
-        /// Health and Care Professions Council: paramedics, physiotherapists, dietitians and others.
-        Hcpc = "HCPC",
-        /// General Pharmaceutical Council: pharmacists and pharmacy technicians.
-        Gphc = "GPhC",
-        /// Not a regulated profession.
-        None = "none",
+        #[doc = "General Medical Council: doctors and physician associates."] Gmc = "GMC",
+        #[doc = "Nursing and Midwifery Council: nurses, midwives and nursing associates."] Nmc = "NMC",
+        #[doc = "Health and Care Professions Council: paramedics, physiotherapists, dietitians and others."] Hcpc = "HCPC",
+        #[doc = "General Pharmaceutical Council: pharmacists and pharmacy technicians."] Gphc = "GPhC",
+        #[doc = "Not a regulated profession."] None = "none",
     }
 }
 
@@ -136,18 +127,7 @@ impl Entity for RoleRow {
     type Input = RoleInput;
     type View = Role;
 
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn key(&self) -> &str {
-        &self.code
-    }
-    fn version(&self) -> i32 {
-        self.version
-    }
-    fn view(&self) -> Role {
-        RoleRow::view(self)
-    }
+    super::entity_basics!(code);
     fn to_input(&self) -> RoleInput {
         let v = self.view();
         RoleInput {
