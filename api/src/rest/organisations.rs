@@ -73,10 +73,7 @@ pub async fn affiliations(
     code: web::Path<String>,
     query: Params<AffiliationQuery>,
 ) -> ApiResult<HttpResponse> {
-    let db = db.get_ref().clone();
-    let query = query.into_inner();
-    let list = blocking(move || queries::affiliations(&db, &code, &query)).await?;
-    items(&req, list)
+    related(req, db, code.into_inner(), query.into_inner(), queries::affiliations).await
 }
 
 /// List an organisation's members
@@ -94,9 +91,19 @@ pub async fn members(
     code: web::Path<String>,
     query: Params<MemberQuery>,
 ) -> ApiResult<HttpResponse> {
+    related(req, db, code.into_inner(), query.into_inner(), queries::members).await
+}
+
+/// What an organisation is related to, read by `read` as a bounded list.
+async fn related<Q: Send + 'static, T: serde::Serialize + utoipa::ToSchema + Send + 'static>(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    code: String,
+    query: Q,
+    read: fn(&Db, &str, &Q) -> pcr_schema::DomainResult<Vec<T>>,
+) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
-    let query = query.into_inner();
-    let list = blocking(move || queries::members(&db, &code, &query)).await?;
+    let list = blocking(move || read(&db, &code, &query)).await?;
     items(&req, list)
 }
 

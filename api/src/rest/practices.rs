@@ -59,6 +59,24 @@ pub async fn list(req: HttpRequest, db: web::Data<Db>, query: Params<PracticeQue
     list_of(&req, query.into_inner(), move |q| queries::list(&db, q, None)).await
 }
 
+/// The groups of one kind a practice belongs to on a day, read by `groups`.
+async fn groups_of<T: serde::Serialize + utoipa::ToSchema + Send + 'static>(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    key: String,
+    on: OnDay,
+    groups: fn(&Db, &str, NaiveDate) -> pcr_schema::DomainResult<Vec<T>>,
+) -> ApiResult<HttpResponse> {
+    let db = db.get_ref().clone();
+    let day = on.active_on.unwrap_or_else(pcr_schema::today);
+    let list = blocking(move || {
+        let p = crud::get::<PracticeRow>(&db, None, &key)?;
+        groups(&db, &p.ods_code, day)
+    })
+    .await?;
+    items(&req, list)
+}
+
 /// List a practice's Primary Care Networks
 ///
 /// The PCNs the practice is a member of on a day (default today).
@@ -71,14 +89,7 @@ pub async fn pcns(
     key: web::Path<String>,
     on: Params<OnDay>,
 ) -> ApiResult<HttpResponse> {
-    let db = db.get_ref().clone();
-    let day = on.active_on.unwrap_or_else(pcr_schema::today);
-    let list = blocking(move || {
-        let p = crud::get::<PracticeRow>(&db, None, &key)?;
-        queries::pcns_of(&db, &p.ods_code, day)
-    })
-    .await?;
-    items(&req, list)
+    groups_of(req, db, key.into_inner(), on.into_inner(), queries::pcns_of).await
 }
 
 /// List a practice's federations
@@ -94,14 +105,7 @@ pub async fn federations(
     key: web::Path<String>,
     on: Params<OnDay>,
 ) -> ApiResult<HttpResponse> {
-    let db = db.get_ref().clone();
-    let day = on.active_on.unwrap_or_else(pcr_schema::today);
-    let list = blocking(move || {
-        let p = crud::get::<PracticeRow>(&db, None, &key)?;
-        queries::federations_of(&db, &p.ods_code, day)
-    })
-    .await?;
-    items(&req, list)
+    groups_of(req, db, key.into_inner(), on.into_inner(), queries::federations_of).await
 }
 
 /// List a practice's Integrated Care Teams
@@ -116,14 +120,7 @@ pub async fn icts(
     key: web::Path<String>,
     on: Params<OnDay>,
 ) -> ApiResult<HttpResponse> {
-    let db = db.get_ref().clone();
-    let day = on.active_on.unwrap_or_else(pcr_schema::today);
-    let list = blocking(move || {
-        let p = crud::get::<PracticeRow>(&db, None, &key)?;
-        queries::icts_of(&db, &p.ods_code, day)
-    })
-    .await?;
-    items(&req, list)
+    groups_of(req, db, key.into_inner(), on.into_inner(), queries::icts_of).await
 }
 
 /// List a practice's placements
