@@ -138,7 +138,7 @@ impl OrgKind {
 
     /// The status a new organisation of this kind has unless told otherwise.
     pub fn default_status(self) -> &'static str {
-        self.statuses()[0].0
+        self.statuses().first().map_or("active", |(s, _)| s)
     }
 }
 

@@ -140,7 +140,6 @@ diesel::table! {
         ict_code -> Text,
         name -> Text,
         kind -> Text,
-        organisation_code -> Nullable<Text>,
         start_date -> Date,
         end_date -> Nullable<Date>,
         version -> Integer,

@@ -58,6 +58,21 @@ impl From<KindRecord> for OrganisationNode {
 }
 
 impl OrganisationNode {
+    /// Whether `name` is the GraphQL type of a kind of organisation (what a global id names).
+    pub fn is_type_name(name: &str) -> bool {
+        use async_graphql::OutputType;
+        [
+            PracticeNode::type_name(),
+            PcnNode::type_name(),
+            FederationNode::type_name(),
+            IctNode::type_name(),
+            CommissionerNode::type_name(),
+            ExternalProviderNode::type_name(),
+        ]
+        .iter()
+        .any(|t| t == name)
+    }
+
     /// The GraphQL type the organisation is, as global ids name it.
     pub fn type_name(&self) -> std::borrow::Cow<'static, str> {
         use async_graphql::OutputType;

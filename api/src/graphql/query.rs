@@ -65,8 +65,9 @@ impl Query {
         };
         // Organisations of every kind resolve one way: the organisation with this id, when it
         // is of the type the id names.
-        if let Some(org) = super::organisations::find_organisation(ctx, key.clone()).await? {
-            return Ok((org.type_name() == kind).then(|| org.into()));
+        if OrganisationNode::is_type_name(&kind) {
+            let org = super::organisations::find_organisation(ctx, key).await?;
+            return Ok(org.filter(|o| o.type_name() == kind).map(Node::from));
         }
         Ok(match kind.as_str() {
             "Role" => one::<RoleRow>(ctx, key).await?.map(|r| Node::Role(RoleNode(r.view()))),
@@ -158,8 +159,7 @@ impl Query {
         // The page, then each kind's records of it: one statement per kind on the page.
         let (page, mut records) = domain(move || {
             let page = organisations::list(&db, &query)?;
-            let codes: Vec<String> = page.items.iter().map(|o| o.code.clone()).collect();
-            let records = lookups::records_by_code(&db, &codes)?;
+            let records = lookups::records_of(&db, page.items.clone())?;
             Ok((page, records))
         })?;
         let page = page.map(|o| records.remove(&o.code).unwrap_or(lookups::KindRecord::Other(o)));

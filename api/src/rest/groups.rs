@@ -149,13 +149,7 @@ pub async fn pcn_memberships(
     key: web::Path<String>,
     _none: Params<NoParams>,
 ) -> ApiResult<HttpResponse> {
-    let db = db.get_ref().clone();
-    let list = blocking(move || {
-        let code = organisations::code_of(&db, OrgKind::Pcn, &key)?;
-        queries::pcn_memberships(&db, &code)
-    })
-    .await?;
-    items(&req, list)
+    relation_of(req, db, OrgKind::Pcn, key.into_inner(), queries::pcn_memberships).await
 }
 
 /// List Integrated Care Teams
@@ -167,6 +161,20 @@ pub async fn pcn_memberships(
 pub async fn list_icts(req: HttpRequest, db: web::Data<Db>, query: Params<GroupQuery>) -> ApiResult<HttpResponse> {
     let db = db.get_ref().clone();
     list(&req, query.into_inner(), move |q| queries::list_icts(&db, q)).await
+}
+
+/// A bounded relation of the organisation of `kind` with this key (404 when there is none),
+/// read by `read`.
+async fn relation_of<T: serde::Serialize + utoipa::ToSchema + Send + 'static>(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    kind: OrgKind,
+    key: String,
+    read: fn(&Db, &str) -> pcr_schema::DomainResult<Vec<T>>,
+) -> ApiResult<HttpResponse> {
+    let db = db.get_ref().clone();
+    let list = blocking(move || read(&db, &organisations::code_of(&db, kind, &key)?)).await?;
+    items(&req, list)
 }
 
 async fn member_practices(
@@ -285,13 +293,7 @@ pub async fn federation_memberships(
     key: web::Path<String>,
     _none: Params<NoParams>,
 ) -> ApiResult<HttpResponse> {
-    let db = db.get_ref().clone();
-    let list = blocking(move || {
-        let code = organisations::code_of(&db, OrgKind::Federation, &key)?;
-        queries::federation_memberships(&db, &code)
-    })
-    .await?;
-    items(&req, list)
+    relation_of(req, db, OrgKind::Federation, key.into_inner(), queries::federation_memberships).await
 }
 
 /// List an ICT's memberships
@@ -306,13 +308,7 @@ pub async fn ict_memberships(
     key: web::Path<String>,
     _none: Params<NoParams>,
 ) -> ApiResult<HttpResponse> {
-    let db = db.get_ref().clone();
-    let list = blocking(move || {
-        let code = organisations::code_of(&db, OrgKind::Ict, &key)?;
-        queries::ict_memberships(&db, &code)
-    })
-    .await?;
-    items(&req, list)
+    relation_of(req, db, OrgKind::Ict, key.into_inner(), queries::ict_memberships).await
 }
 
 /// List an ICT's partner services
@@ -328,13 +324,7 @@ pub async fn ict_partner_services(
     key: web::Path<String>,
     _none: Params<NoParams>,
 ) -> ApiResult<HttpResponse> {
-    let db = db.get_ref().clone();
-    let list = blocking(move || {
-        let code = organisations::code_of(&db, OrgKind::Ict, &key)?;
-        queries::partner_services(&db, &code)
-    })
-    .await?;
-    items(&req, list)
+    relation_of(req, db, OrgKind::Ict, key.into_inner(), queries::partner_services).await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -250,7 +250,6 @@ FROM organisations o JOIN ict_details d ON d.code = o.code;
 
 CREATE VIEW ict_partner_services AS
 SELECT a.id, a.parent_code AS ict_code, d.name, d.service_kind AS kind,
-       CASE WHEN a.member_code NOT LIKE 'EXT-%' THEN a.member_code END AS organisation_code,
        a.start_date, a.end_date, a.version, a.created_at, a.updated_at, a.member_code
 FROM affiliations a JOIN partner_service_details d ON d.affiliation_id = a.id;
 

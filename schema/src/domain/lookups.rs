@@ -21,7 +21,7 @@ use crate::models::programme::{Programme, ProgrammeRow};
 use crate::models::role::{Role, RoleRow};
 use crate::tables::{
     affiliations as aff, group_organisations as groups, ict_partner_services as ps, integrated_care_teams as icts,
-    practices, programmes, roles,
+    organisations as orgs, practices, programmes, roles,
 };
 
 pub fn practices_by_ods(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Practice>> {
@@ -59,10 +59,12 @@ pub fn programmes_by_code(db: &Db, codes: &[String]) -> DomainResult<HashMap<Str
     Ok(rows.into_iter().map(|r| (r.code.clone(), r.view())).collect())
 }
 
-/// The parents' codes of each member on `day`, by member code: one statement.
-fn parent_codes(db: &Db, members: &[String], day: NaiveDate) -> DomainResult<Vec<(String, String)>> {
+/// The codes of each member's parents of `kind` on `day`, by member code: one statement.
+fn parent_codes(db: &Db, members: &[String], kind: OrgKind, day: NaiveDate) -> DomainResult<Vec<(String, String)>> {
     db.load_direct(
         aff::table
+            .inner_join(orgs::table.on(orgs::code.eq(aff::parent_code)))
+            .filter(orgs::kind.eq(kind.as_str()))
             .filter(aff::member_code.eq_any(members))
             .filter(aff::start_date.le(day))
             .filter(aff::end_date.is_null().or(aff::end_date.ge(day)))
@@ -71,15 +73,28 @@ fn parent_codes(db: &Db, members: &[String], day: NaiveDate) -> DomainResult<Vec
     )
 }
 
-/// Sorts parents (by code) under their members.
-fn under_members<V: Clone>(pairs: Vec<(String, String)>, parents: &HashMap<String, V>) -> HashMap<String, Vec<V>> {
+/// A batched read of records by code.
+type ByCode<V> = fn(&Db, &[String]) -> DomainResult<HashMap<String, V>>;
+
+/// The groups of `kind` each member belongs to on `day`, by code, as `by_code` reads them:
+/// two statements whatever the number of members.
+fn groups_of<V: Clone>(
+    db: &Db,
+    members: &[String],
+    kind: OrgKind,
+    day: NaiveDate,
+    by_code: ByCode<V>,
+) -> DomainResult<HashMap<String, Vec<V>>> {
+    let pairs = parent_codes(db, members, kind, day)?;
+    let codes: Vec<String> = pairs.iter().map(|(_, p)| p.clone()).collect();
+    let parents = by_code(db, &codes)?;
     let mut out: HashMap<String, Vec<V>> = HashMap::new();
     for (member, parent) in pairs {
         if let Some(p) = parents.get(&parent) {
             out.entry(member).or_default().push(p.clone());
         }
     }
-    out
+    Ok(out)
 }
 
 /// The federations each practice belongs to on `day`.
@@ -88,16 +103,12 @@ pub fn federations_of_practices(
     ods_codes: &[String],
     day: NaiveDate,
 ) -> DomainResult<HashMap<String, Vec<Federation>>> {
-    let pairs = parent_codes(db, ods_codes, day)?;
-    let codes: Vec<String> = pairs.iter().map(|(_, p)| p.clone()).collect();
-    Ok(under_members(pairs, &federations_by_code(db, &codes)?))
+    groups_of(db, ods_codes, FederationRow::ORG_KIND, day, federations_by_code)
 }
 
 /// The PCNs each practice belongs to on `day`.
 pub fn pcns_of_practices(db: &Db, ods_codes: &[String], day: NaiveDate) -> DomainResult<HashMap<String, Vec<Pcn>>> {
-    let pairs = parent_codes(db, ods_codes, day)?;
-    let codes: Vec<String> = pairs.iter().map(|(_, p)| p.clone()).collect();
-    Ok(under_members(pairs, &pcns_by_code(db, &codes)?))
+    groups_of(db, ods_codes, PcnRow::ORG_KIND, day, pcns_by_code)
 }
 
 /// The ICTs each practice belongs to on `day`.
@@ -106,9 +117,7 @@ pub fn icts_of_practices(
     ods_codes: &[String],
     day: NaiveDate,
 ) -> DomainResult<HashMap<String, Vec<IntegratedCareTeam>>> {
-    let pairs = parent_codes(db, ods_codes, day)?;
-    let codes: Vec<String> = pairs.iter().map(|(_, p)| p.clone()).collect();
-    Ok(under_members(pairs, &icts_by_code(db, &codes)?))
+    groups_of(db, ods_codes, IctRow::ORG_KIND, day, icts_by_code)
 }
 
 /// Every affiliation of `kind` of each parent, by member then start: one statement.
@@ -175,7 +184,12 @@ pub enum KindRecord {
 /// The kinds' records of the organisations with these codes: one statement for the
 /// organisations, and one for each kind among them with a record of its own.
 pub fn records_by_code(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, KindRecord>> {
-    let orgs: Vec<Organisation> = super::organisations::by_code(db, codes)?.into_values().collect();
+    records_of(db, super::organisations::by_code(db, codes)?.into_values().collect())
+}
+
+/// The kinds' records of organisations already read: one statement for each kind among them
+/// with a record of its own.
+pub fn records_of(db: &Db, orgs: Vec<Organisation>) -> DomainResult<HashMap<String, KindRecord>> {
     let of_kind =
         |kind: OrgKind| -> Vec<String> { orgs.iter().filter(|o| o.kind == kind).map(|o| o.code.clone()).collect() };
     let mut out: HashMap<String, KindRecord> = HashMap::new();

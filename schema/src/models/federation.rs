@@ -10,7 +10,7 @@ use super::organisation::{check_code_free, Common, OrganisationRow};
 use crate::actor::Scope;
 use crate::db::DbConnection;
 use crate::domain::crud::{new_id, Entity};
-use crate::error::{DomainError, DomainResult};
+use crate::error::DomainResult;
 use crate::kinds::OrgKind;
 use crate::tables::{group_details, group_organisations as groups};
 use crate::validate::{is_ods_code, Checks};
@@ -94,9 +94,7 @@ impl GroupRow {
         let description = ck.free_text("description", input.description.as_deref(), 2000);
         ck.finish()?;
         if current.is_none() {
-            if GroupRow::find(conn, kind, &code)?.is_some() {
-                return Err(DomainError::Conflict(format!("a {} with code {code} already exists", kind.noun())));
-            }
+            // Codes are unique across kinds: one lookup answers for both.
             check_code_free(conn, kind, &code)?;
         }
         let now = crate::now();

@@ -10,7 +10,7 @@ use super::organisation::{check_code_free, Common, OrganisationRow};
 use crate::actor::Scope;
 use crate::db::DbConnection;
 use crate::domain::crud::{new_id, Entity};
-use crate::error::{DomainError, DomainResult};
+use crate::error::DomainResult;
 use crate::kinds::OrgKind;
 use crate::tables::{ict_details, integrated_care_teams as icts};
 use crate::validate::Checks;
@@ -177,9 +177,7 @@ impl Entity for IctRow {
         }
         ck.finish()?;
         if current.is_none() {
-            if IctRow::find(conn, &code)?.is_some() {
-                return Err(DomainError::Conflict(format!("an integrated care team with code {code} already exists")));
-            }
+            // Codes are unique across kinds: one lookup answers for both.
             check_code_free(conn, OrgKind::Ict, &code)?;
         }
         let now = crate::now();

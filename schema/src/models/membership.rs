@@ -278,13 +278,12 @@ pub struct PartnerServiceRow {
     pub ict_code: String,
     pub name: String,
     pub kind: String,
-    pub organisation_code: Option<String>,
     pub start_date: NaiveDate,
     pub end_date: Option<NaiveDate>,
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
-    /// The providing organisation: `organisation_code`, or our own code for one without.
+    /// The providing organisation's code: its ODS code, or our own for one without.
     pub member_code: String,
 }
 
@@ -362,7 +361,8 @@ impl PartnerServiceRow {
             ict_code: self.ict_code.clone(),
             name: self.name.clone(),
             kind: PartnerServiceKind::parse(&self.kind).unwrap_or(PartnerServiceKind::Other),
-            organisation_code: self.organisation_code.clone(),
+            organisation_code: (!crate::kinds::is_own_external_code(&self.member_code))
+                .then(|| self.member_code.clone()),
             start_date: self.start_date,
             end_date: self.end_date,
             version: self.version,
@@ -418,7 +418,7 @@ impl Entity for PartnerServiceRow {
         let provider = match name.is_empty() || crate::validate::has_control_chars(&name) {
             true => None,
             false => match external_provider(conn, organisation_code.as_deref(), &name)? {
-                Ok(code) => Some(code),
+                Ok(provider) => Some(provider.code),
                 Err(message) => {
                     ck.fail("organisationCode", message);
                     None
@@ -436,7 +436,6 @@ impl Entity for PartnerServiceRow {
             ict_code: ict.code,
             name,
             kind: input.kind.as_str().to_string(),
-            organisation_code,
             start_date: input.start_date.0,
             end_date: input.end_date.map(|d| d.0),
             version: current.map(|c| c.version + 1).unwrap_or(1),

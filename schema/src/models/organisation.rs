@@ -230,33 +230,43 @@ pub(crate) fn check_code_free(conn: &mut DbConnection, kind: OrgKind, code: &str
     Ok(())
 }
 
+/// An external provider a reference resolved to: its code, and its name when it is already
+/// held (`None`: to be created on first use, by [`ensure_external`]).
+pub(crate) struct Provider {
+    pub code: String,
+    pub known_name: Option<String>,
+}
+
 /// The external provider a free-text reference names: the organisation with `code` when one
 /// is given, else the external provider with that name (any case), else a new one, with our
-/// own code, to be created on first use ([`ensure_external`]). `Err` says what is wrong
-/// with the code: it belongs to another kind of organisation, or is ours and unknown.
+/// own code. `Err` says what is wrong with the code: it belongs to another kind of
+/// organisation, or is ours and unknown.
 pub(crate) fn external_provider(
     conn: &mut DbConnection,
     code: Option<&str>,
     name: &str,
-) -> DomainResult<Result<String, String>> {
+) -> DomainResult<Result<Provider, String>> {
     if let Some(code) = code {
         return Ok(match OrganisationRow::find(conn, code)? {
-            Some(o) if o.kind() == OrgKind::External => Ok(o.code),
+            Some(o) if o.kind() == OrgKind::External => Ok(Provider { code: o.code, known_name: Some(o.name) }),
             Some(o) => Err(format!("{code} is a {}, not an external provider", o.kind().noun())),
             None if crate::kinds::is_own_external_code(code) => Err(format!("no external provider has code {code}")),
-            None => Ok(code.to_string()),
+            None => Ok(Provider { code: code.to_string(), known_name: None }),
         });
     }
-    let named: Vec<String> = crate::db::load_direct(
+    let named: Vec<(String, String)> = crate::db::load_direct(
         conn,
         organisations::table
             .filter(organisations::kind.eq(OrgKind::External.as_str()))
             .filter(crate::domain::practices::lower(organisations::name).eq(name.to_lowercase()))
             .order(organisations::code)
-            .select(organisations::code)
+            .select((organisations::code, organisations::name))
             .limit(1),
     )?;
-    Ok(Ok(named.into_iter().next().unwrap_or_else(crate::kinds::new_external_code)))
+    Ok(Ok(match named.into_iter().next() {
+        Some((code, known)) => Provider { code, known_name: Some(known) },
+        None => Provider { code: crate::kinds::new_external_code(), known_name: None },
+    }))
 }
 
 /// Creates the external provider `code` named `name` unless it exists.

@@ -339,12 +339,10 @@ impl Entity for PlacementRow {
                 match host_name_kept.as_deref().filter(|n| shaped && !n.is_empty() && n.chars().count() <= 200) {
                     Some(name) if !crate::validate::has_control_chars(name) => {
                         match external_provider(conn, code, name)? {
-                            Ok(code) => {
+                            Ok(provider) => {
                                 // A known provider named otherwise: the name is its team's.
-                                if let Some(known) = OrganisationRow::find(conn, &code)? {
-                                    host_unit = (known.name != name).then(|| name.to_string());
-                                }
-                                Some(code)
+                                host_unit = provider.known_name.filter(|known| known != name).map(|_| name.to_string());
+                                Some(provider.code)
                             }
                             Err(message) => {
                                 ck.fail("hostCode", message);

@@ -9,7 +9,7 @@ use super::organisation::{check_code_free, Common, OrganisationRow};
 use crate::actor::Scope;
 use crate::db::DbConnection;
 use crate::domain::crud::{new_id, Entity};
-use crate::error::{DomainError, DomainResult};
+use crate::error::DomainResult;
 use crate::kinds::OrgKind;
 use crate::tables::practice_details;
 use crate::validate::{is_ods_code, normalise_postcode, Checks};
@@ -310,9 +310,7 @@ impl Entity for PracticeRow {
         }
         ck.finish()?;
         if current.is_none() {
-            if PracticeRow::find(conn, &ods_code)?.is_some() {
-                return Err(DomainError::Conflict(format!("a practice with ODS code {ods_code} already exists")));
-            }
+            // Codes are unique across kinds: one lookup answers for both.
             check_code_free(conn, OrgKind::Practice, &ods_code)?;
         }
         let now = crate::now();
