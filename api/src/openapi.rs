@@ -110,6 +110,39 @@ problems! {
     Unavailable = "503", "The database cannot be reached.";
 }
 
+/// The `If-Match` header every change to an existing record needs.
+#[derive(utoipa::IntoParams)]
+#[into_params(names("If-Match"), parameter_in = Header)]
+#[allow(dead_code)] // read by the contract only
+pub struct IfMatch(
+    /// The ETag last read
+    String,
+);
+
+/// A named set of the responses several operations answer with alike.
+macro_rules! response_set {
+    ($(#[$doc:meta])* $name:ident = [$($part:ty),+ $(,)?]) => {
+        $(#[$doc])*
+        pub struct $name;
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                [$(<$part as IntoResponses>::responses()),+].into_iter().flatten().collect()
+            }
+        }
+    };
+}
+
+response_set!(
+    /// Every problem a change to an existing record (PUT, PATCH) can answer with.
+    ChangeProblems = [BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
+        UnsupportedMediaType, Unprocessable, PreconditionRequired]
+);
+response_set!(
+    /// What a list of the placements under one parent answers with.
+    PlacementsOfAnswers = [ListOk<crate::rest::list::schemas::PlacementList>, BadRequest, Unauthorized, Forbidden,
+        NotFound, NotAcceptable, Unprocessable]
+);
+
 fn problem(description: &str) -> Response {
     ResponseBuilder::new()
         .description(description)

@@ -264,23 +264,22 @@ impl<A, B, X, Y> diesel::expression::Expression for RowCompare<A, B, X, Y> {
     type SqlType = diesel::sql_types::Bool;
 }
 
-impl<QS, A, B, X, Y> diesel::expression::AppearsOnTable<QS> for RowCompare<A, B, X, Y>
-where
-    A: diesel::expression::AppearsOnTable<QS>,
-    B: diesel::expression::AppearsOnTable<QS>,
-    X: diesel::expression::AppearsOnTable<QS>,
-    Y: diesel::expression::AppearsOnTable<QS>,
-{
+/// Diesel's marker traits of where an expression may stand hold of the comparison when they
+/// hold of all four parts.
+macro_rules! row_compare_as_its_parts {
+    ($($marker:ident),+) => {$(
+        impl<QS, A, B, X, Y> diesel::expression::$marker<QS> for RowCompare<A, B, X, Y>
+        where
+            A: diesel::expression::$marker<QS>,
+            B: diesel::expression::$marker<QS>,
+            X: diesel::expression::$marker<QS>,
+            Y: diesel::expression::$marker<QS>,
+        {
+        }
+    )+};
 }
 
-impl<QS, A, B, X, Y> diesel::expression::SelectableExpression<QS> for RowCompare<A, B, X, Y>
-where
-    A: diesel::expression::SelectableExpression<QS>,
-    B: diesel::expression::SelectableExpression<QS>,
-    X: diesel::expression::SelectableExpression<QS>,
-    Y: diesel::expression::SelectableExpression<QS>,
-{
-}
+row_compare_as_its_parts!(AppearsOnTable, SelectableExpression);
 
 impl<A, B, X, Y> diesel::expression::ValidGrouping<()> for RowCompare<A, B, X, Y> {
     type IsAggregate = diesel::expression::is_aggregate::Never;

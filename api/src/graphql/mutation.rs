@@ -2,8 +2,9 @@
 //! the same domain functions (same scopes, validation, audit and version checks).
 
 use async_graphql::{Context, InputObject, InputType, Object, Result, SimpleObject};
+use pcr_schema::audit::Action;
 use pcr_schema::date::Date;
-use pcr_schema::domain::crud::{self, Entity};
+use pcr_schema::domain::crud::{self, Change, Entity};
 use pcr_schema::domain::placements as placement_queries;
 use pcr_schema::models::federation::{FederationInput, FederationRow, PcnInput, PcnRow};
 use pcr_schema::models::ict::{IctRow, IntegratedCareTeamInput};
@@ -92,7 +93,16 @@ where
 {
     let (db, actor) = (db(ctx)?, actor(ctx));
     let key = key_of(input.key);
-    domain(move || crud::update::<E>(&db, actor.as_ref(), &key, input.expected_version, input.data))
+    domain(move || {
+        crud::update::<E>(
+            &db,
+            actor.as_ref(),
+            &key,
+            input.expected_version,
+            Change::Replace(input.data),
+            Action::Update,
+        )
+    })
 }
 
 async fn delete<E: Entity + Send + 'static>(ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {

@@ -1,7 +1,7 @@
 //! The GraphQL playground: GraphiQL on `GET /graphql`, with React, ReactDOM, GraphiQL and the
 //! page's own script and styles all served from this binary under `/graphql/assets/`, so the
 //! page works on networks that block public CDNs. The vendored files, their licences and the
-//! script that refreshes them are in `api/assets/graphiql/`.
+//! script that refreshes them are in `api/assets/vendor/graphiql/`.
 
 use std::sync::LazyLock;
 
@@ -27,58 +27,43 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 const ASSET_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 struct Asset {
-    name: &'static str,
+    /// Below `api/assets/`; served by its file name.
+    path: &'static str,
     content_type: &'static str,
     body: &'static [u8],
+}
+
+impl Asset {
+    fn name(&self) -> &'static str {
+        self.path.rsplit('/').next().unwrap_or(self.path)
+    }
 }
 
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
-static ASSETS: &[Asset] = &[
-    Asset {
-        name: "react.production.min.js",
-        content_type: JS,
-        body: include_bytes!("../../assets/graphiql/react.production.min.js"),
-    },
-    Asset {
-        name: "react-dom.production.min.js",
-        content_type: JS,
-        body: include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
-    },
-    Asset { name: "graphiql.min.js", content_type: JS, body: include_bytes!("../../assets/graphiql/graphiql.min.js") },
-    Asset {
-        name: "graphiql.min.css",
-        content_type: CSS,
-        body: include_bytes!("../../assets/graphiql/graphiql.min.css"),
-    },
-    Asset { name: "playground.js", content_type: JS, body: include_bytes!("../../assets/playground.js") },
-    Asset { name: "playground.css", content_type: CSS, body: include_bytes!("../../assets/playground.css") },
-    Asset {
-        name: "LICENSE.graphiql",
-        content_type: TEXT,
-        body: include_bytes!("../../assets/graphiql/LICENSE.graphiql"),
-    },
-    Asset { name: "LICENSE.react", content_type: TEXT, body: include_bytes!("../../assets/graphiql/LICENSE.react") },
-    Asset {
-        name: "LICENSE.react-dom",
-        content_type: TEXT,
-        body: include_bytes!("../../assets/graphiql/LICENSE.react-dom"),
-    },
-    Asset {
-        name: "THIRD-PARTY-NOTICES.txt",
-        content_type: TEXT,
-        body: include_bytes!("../../assets/graphiql/THIRD-PARTY-NOTICES.txt"),
-    },
-];
+/// The files of each content type, by their paths below `api/assets/`.
+macro_rules! assets {
+    ($($content_type:ident: $($path:literal),+;)+) => {
+        &[$($(Asset { path: $path, content_type: $content_type, body: include_bytes!(concat!("../../assets/", $path)) },)+)+]
+    };
+}
+
+static ASSETS: &[Asset] = assets! {
+    JS: "vendor/graphiql/react.production.min.js", "vendor/graphiql/react-dom.production.min.js",
+        "vendor/graphiql/graphiql.min.js", "playground.js";
+    CSS: "vendor/graphiql/graphiql.min.css", "playground.css";
+    TEXT: "vendor/graphiql/LICENSE.graphiql", "vendor/graphiql/LICENSE.react", "vendor/graphiql/LICENSE.react-dom",
+        "vendor/graphiql/THIRD-PARTY-NOTICES.txt";
+};
 
 /// A fingerprint of every asset, added to their URLs in the page (`?v=…`) so that browsers
 /// holding day-old copies fetch new ones after an upgrade.
 static FINGERPRINT: LazyLock<String> = LazyLock::new(|| {
     // FNV-1a, 64 bits: stable across builds and platforms, unlike std's hasher.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in ASSETS.iter().flat_map(|a| a.name.as_bytes().iter().chain(a.body)) {
+    for byte in ASSETS.iter().flat_map(|a| a.name().as_bytes().iter().chain(a.body)) {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -130,7 +115,7 @@ pub async fn page() -> HttpResponse {
 /// `GET /graphql/assets/{name}`: one of the playground's files, from memory.
 pub async fn asset(path: web::Path<String>) -> HttpResponse {
     let name = path.into_inner();
-    match ASSETS.iter().find(|a| a.name == name) {
+    match ASSETS.iter().find(|a| a.name() == name) {
         Some(a) => HttpResponse::Ok()
             .content_type(a.content_type)
             .insert_header((header::CACHE_CONTROL, ASSET_CACHE_CONTROL))

@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
-use pcr_schema::domain::crud::from_json_slice;
+use pcr_schema::domain::crud::{from_json_slice, Change};
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, ApiResult};
@@ -35,11 +35,16 @@ pub fn json<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> ApiResult<T>
     Ok(from_json_slice(body)?)
 }
 
-/// Parses a JSON merge patch (`application/merge-patch+json`, or `application/json`).
-pub fn merge_patch(req: &HttpRequest, body: &[u8]) -> ApiResult<serde_json::Value> {
-    let v: serde_json::Value = json(req, body)?;
-    if !v.is_object() {
-        return Err(ApiError::Domain(pcr_schema::DomainError::invalid("body", "a merge patch must be a JSON object")));
-    }
-    Ok(v)
+/// How a write handler reads its change from the body.
+pub type ChangeReader<I> = fn(&HttpRequest, &[u8]) -> ApiResult<Change<I>>;
+
+/// A PUT body: every writable field.
+pub fn replacement<I: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> ApiResult<Change<I>> {
+    json(req, body).map(Change::Replace)
+}
+
+/// A PATCH body: a JSON merge patch (`application/merge-patch+json`, or `application/json`).
+/// The domain says whether it is an object, so the rule holds for every transport.
+pub fn patch<I>(req: &HttpRequest, body: &[u8]) -> ApiResult<Change<I>> {
+    json(req, body).map(Change::Patch)
 }

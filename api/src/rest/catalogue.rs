@@ -1,22 +1,20 @@
 //! `/api/v1/roles` and `/api/v1/programmes`: the role catalogue and the programmes.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use pcr_schema::actor::require;
 use pcr_schema::domain::catalogue::{self as queries, ProgrammeQuery, RoleQuery};
 use pcr_schema::domain::crud;
-use pcr_schema::domain::placements::{self as placement_queries, PlacementQuery};
+use pcr_schema::domain::placements::{PlacementParent, PlacementQuery};
 use pcr_schema::models::programme::ProgrammeRow;
 use pcr_schema::models::role::RoleRow;
-use pcr_schema::{Db, Scope};
+use pcr_schema::Db;
 
-use super::blocking;
 use super::list::list;
-use super::list::schemas::{PlacementList, ProgrammeList, RoleList};
-use super::params::{parse, Params};
-use crate::auth::Caller;
+use super::list::schemas::{ProgrammeList, RoleList};
+use super::params::Params;
+use super::placements::PlacementsOf;
 use crate::error::ApiResult;
 use crate::http::resource::Resource;
-use crate::openapi::{BadRequest, Forbidden, ListOk, NotAcceptable, NotFound, Unauthorized, Unprocessable};
+use crate::openapi::{BadRequest, ListOk, NotAcceptable, Unprocessable};
 
 pub mod role {
     use pcr_schema::models::role::{Role, RoleInput, RoleRow};
@@ -88,21 +86,9 @@ pub async fn list_programmes(
 #[utoipa::path(get, path = "/api/v1/roles/{key}/placements", tag = "roles", operation_id = "listRolePlacements",
     params(("key" = String, Path, description = "Role id or code"), PlacementQuery),
     security(("bearer" = ["placements:read"])),
-    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
-pub async fn role_placements(
-    req: HttpRequest,
-    caller: Caller,
-    db: web::Data<Db>,
-    key: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    require(caller.actor(), Scope::PlacementsRead)?;
-    let mut q: PlacementQuery = parse(req.query_string())?;
-    let db = db.get_ref().clone();
-    q.role = Some({
-        let db = db.clone();
-        blocking(move || Ok(crud::get::<RoleRow>(&db, None, &key)?.code)).await?
-    });
-    list(&req, q, move |q| placement_queries::list(&db, caller.actor(), q)).await
+    responses(crate::openapi::PlacementsOfAnswers))]
+pub async fn role_placements(of: PlacementsOf) -> ApiResult<HttpResponse> {
+    of.list(PlacementParent::Role, |db, key| Ok(crud::get::<RoleRow>(db, None, key)?.code)).await
 }
 
 /// List placements in a programme
@@ -112,21 +98,9 @@ pub async fn role_placements(
     operation_id = "listProgrammePlacements",
     params(("key" = String, Path, description = "Programme id or code"), PlacementQuery),
     security(("bearer" = ["placements:read"])),
-    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
-pub async fn programme_placements(
-    req: HttpRequest,
-    caller: Caller,
-    db: web::Data<Db>,
-    key: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    require(caller.actor(), Scope::PlacementsRead)?;
-    let mut q: PlacementQuery = parse(req.query_string())?;
-    let db = db.get_ref().clone();
-    q.programme = Some({
-        let db = db.clone();
-        blocking(move || Ok(crud::get::<ProgrammeRow>(&db, None, &key)?.code)).await?
-    });
-    list(&req, q, move |q| placement_queries::list(&db, caller.actor(), q)).await
+    responses(crate::openapi::PlacementsOfAnswers))]
+pub async fn programme_placements(of: PlacementsOf) -> ApiResult<HttpResponse> {
+    of.list(PlacementParent::Programme, |db, key| Ok(crud::get::<ProgrammeRow>(db, None, key)?.code)).await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -3,6 +3,7 @@
 //! checks the caller first, then the query string, the preconditions and the body.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use pcr_schema::audit::Action;
 use pcr_schema::domain::crud::{self, Entity};
 use pcr_schema::Db;
 
@@ -27,6 +28,13 @@ where
     Ok(conditional::one(&req, rec.version(), rec.id(), &rec.view()))
 }
 
+/// What every write checks first: the caller (401, 403), then that the query is empty (400).
+fn writer<E: Entity>(req: &HttpRequest, caller: &Caller) -> ApiResult<()> {
+    require(caller.actor(), E::WRITE_SCOPE)?;
+    parse::<NoParams>(req.query_string())?;
+    Ok(())
+}
+
 pub async fn create_one<E>(
     req: HttpRequest,
     caller: Caller,
@@ -37,8 +45,7 @@ where
     E: Entity + Send + 'static,
     E::Input: Send,
 {
-    require(caller.actor(), E::WRITE_SCOPE)?;
-    parse::<NoParams>(req.query_string())?;
+    writer::<E>(&req, &caller)?;
     let input: E::Input = body::json(&req, &bytes)?;
     let db = db.get_ref().clone();
     let rec: E = blocking(move || crud::create::<E>(&db, caller.actor(), input)).await?;
@@ -46,42 +53,25 @@ where
     Ok(conditional::created(&req, rec.version(), rec.id(), &location, &rec.view()))
 }
 
-pub async fn put_one<E>(
+/// PUT and PATCH: `read` takes the change from the body.
+pub async fn update_one<E>(
     req: HttpRequest,
     caller: Caller,
     db: web::Data<Db>,
     key: String,
     bytes: web::Bytes,
+    read: body::ChangeReader<E::Input>,
 ) -> ApiResult<HttpResponse>
 where
     E: Entity + Send + 'static,
     E::Input: Send,
 {
-    require(caller.actor(), E::WRITE_SCOPE)?;
-    parse::<NoParams>(req.query_string())?;
+    writer::<E>(&req, &caller)?;
     let expected = conditional::if_match(&req)?;
-    let input: E::Input = body::json(&req, &bytes)?;
+    let change = read(&req, &bytes)?;
     let db = db.get_ref().clone();
-    let rec: E = blocking(move || crud::update::<E>(&db, caller.actor(), &key, expected, input)).await?;
-    Ok(conditional::written(&req, rec.version(), rec.id(), &rec.view()))
-}
-
-pub async fn patch_one<E>(
-    req: HttpRequest,
-    caller: Caller,
-    db: web::Data<Db>,
-    key: String,
-    bytes: web::Bytes,
-) -> ApiResult<HttpResponse>
-where
-    E: Entity + Send + 'static,
-{
-    require(caller.actor(), E::WRITE_SCOPE)?;
-    parse::<NoParams>(req.query_string())?;
-    let expected = conditional::if_match(&req)?;
-    let patch = body::merge_patch(&req, &bytes)?;
-    let db = db.get_ref().clone();
-    let rec: E = blocking(move || crud::patch::<E>(&db, caller.actor(), &key, expected, patch)).await?;
+    let rec: E =
+        blocking(move || crud::update::<E>(&db, caller.actor(), &key, expected, change, Action::Update)).await?;
     Ok(conditional::written(&req, rec.version(), rec.id(), &rec.view()))
 }
 
@@ -89,8 +79,7 @@ pub async fn delete_one<E>(req: HttpRequest, caller: Caller, db: web::Data<Db>, 
 where
     E: Entity + Send + 'static,
 {
-    require(caller.actor(), E::WRITE_SCOPE)?;
-    parse::<NoParams>(req.query_string())?;
+    writer::<E>(&req, &caller)?;
     let expected = conditional::if_match(&req)?;
     let db = db.get_ref().clone();
     blocking(move || crud::delete::<E>(&db, caller.actor(), &key, expected)).await?;
@@ -158,52 +147,24 @@ macro_rules! entity_handlers {
             $crate::rest::crud::create_one::<$E>(req, caller, db, body).await
         }
 
-        #[utoipa::path(put, path = $item, tag = $tag, operation_id = concat!("replace", $name),
-            summary = concat!("Replace ", $noun),
-            description = concat!("Replaces every writable field (absent optional fields are cleared). Needs `If-Match` with the `ETag` last read and the `", $scope, "` scope."),
+        $crate::change_handler!(put, put, "replace", "Replace ", "Replaced", $crate::rest::body::replacement,
+            concat!("Replaces every writable field (absent optional fields are cleared). Needs `If-Match` with the `ETag` last read and the `", $scope, "` scope."),
             request_body(content = $I, example = $example),
-            security(("bearer" = [$scope])),
-            params(("key" = String, Path, description = $keydoc),
-                   ("If-Match" = String, Header, description = "The ETag last read")),
-            responses(
-                (status = 200, description = "Replaced", body = $V, headers(("ETag" = String, description = "The new version and id"))),
-                $crate::openapi::BadRequest, $crate::openapi::Unauthorized, $crate::openapi::Forbidden,
-                $crate::openapi::NotFound, $crate::openapi::Conflict, $crate::openapi::PreconditionFailed,
-                $crate::openapi::PayloadTooLarge, $crate::openapi::UnsupportedMediaType,
-                $crate::openapi::Unprocessable, $crate::openapi::PreconditionRequired,
-            ))]
-        pub async fn put(req: actix_web::HttpRequest, caller: $crate::auth::Caller, db: actix_web::web::Data<pcr_schema::Db>, key: actix_web::web::Path<String>, body: actix_web::web::Bytes) -> $crate::error::ApiResult<actix_web::HttpResponse> {
-            $crate::rest::crud::put_one::<$E>(req, caller, db, key.into_inner(), body).await
-        }
-
-        #[utoipa::path(patch, path = $item, tag = $tag, operation_id = concat!("update", $name),
-            summary = concat!("Change some fields of ", $noun),
-            description = concat!("Applies a JSON merge patch (RFC 7396): fields present change, `null` removes an optional field, fields left out stay. Needs `If-Match` with the `ETag` last read and the `", $scope, "` scope."),
+            $E, $V, $name, $noun, $tag, $item, $keydoc, $scope);
+        $crate::change_handler!(patch, patch, "update", "Change some fields of ", "Changed", $crate::rest::body::patch,
+            concat!("Applies a JSON merge patch (RFC 7396): fields present change, `null` removes an optional field, fields left out stay. Needs `If-Match` with the `ETag` last read and the `", $scope, "` scope."),
             request_body(content(
                 (Patch = "application/merge-patch+json", example = $patch_example),
                 (Patch = "application/json", example = $patch_example),
             )),
-            security(("bearer" = [$scope])),
-            params(("key" = String, Path, description = $keydoc),
-                   ("If-Match" = String, Header, description = "The ETag last read")),
-            responses(
-                (status = 200, description = "Changed", body = $V, headers(("ETag" = String, description = "The new version and id"))),
-                $crate::openapi::BadRequest, $crate::openapi::Unauthorized, $crate::openapi::Forbidden,
-                $crate::openapi::NotFound, $crate::openapi::Conflict, $crate::openapi::PreconditionFailed,
-                $crate::openapi::PayloadTooLarge, $crate::openapi::UnsupportedMediaType,
-                $crate::openapi::Unprocessable, $crate::openapi::PreconditionRequired,
-            ))]
-        pub async fn patch(req: actix_web::HttpRequest, caller: $crate::auth::Caller, db: actix_web::web::Data<pcr_schema::Db>, key: actix_web::web::Path<String>, body: actix_web::web::Bytes) -> $crate::error::ApiResult<actix_web::HttpResponse> {
-            $crate::rest::crud::patch_one::<$E>(req, caller, db, key.into_inner(), body).await
-        }
+            $E, $V, $name, $noun, $tag, $item, $keydoc, $scope);
 
         $(
         #[utoipa::path(delete, path = $item, tag = $tag, operation_id = concat!("delete", $name),
             summary = concat!("Delete ", $noun),
             description = concat!("Deletes a record; the change feed reports the deletion. A record others refer to cannot be deleted (409). Needs `If-Match` with the `ETag` last read and the `", $scope, "` scope."),
             security(("bearer" = [$scope])),
-            params(("key" = String, Path, description = $keydoc),
-                   ("If-Match" = String, Header, description = "The ETag last read")),
+            params(("key" = String, Path, description = $keydoc), $crate::openapi::IfMatch),
             responses(
                 (status = 204, description = "Deleted"),
                 $crate::openapi::BadRequest, $crate::openapi::Unauthorized, $crate::openapi::Forbidden,
@@ -214,5 +175,26 @@ macro_rules! entity_handlers {
             $crate::rest::crud::delete_one::<$E>(req, caller, db, key.into_inner()).await
         }
         )?
+    };
+}
+
+/// PUT and PATCH of [`entity_handlers!`]: one shape, told apart by how the body is read.
+#[macro_export]
+macro_rules! change_handler {
+    ($fn:ident, $method:ident, $verb:literal, $summary:literal, $done:literal, $read:path, $description:expr,
+     $body:meta, $E:ty, $V:ty, $name:literal, $noun:literal, $tag:literal, $item:literal, $keydoc:literal, $scope:literal) => {
+        #[utoipa::path($method, path = $item, tag = $tag, operation_id = concat!($verb, $name),
+            summary = concat!($summary, $noun),
+            description = $description,
+            $body,
+            security(("bearer" = [$scope])),
+            params(("key" = String, Path, description = $keydoc), $crate::openapi::IfMatch),
+            responses(
+                (status = 200, description = $done, body = $V, headers(("ETag" = String, description = "The new version and id"))),
+                $crate::openapi::ChangeProblems,
+            ))]
+        pub async fn $fn(req: actix_web::HttpRequest, caller: $crate::auth::Caller, db: actix_web::web::Data<pcr_schema::Db>, key: actix_web::web::Path<String>, body: actix_web::web::Bytes) -> $crate::error::ApiResult<actix_web::HttpResponse> {
+            $crate::rest::crud::update_one::<$E>(req, caller, db, key.into_inner(), body, $read).await
+        }
     };
 }

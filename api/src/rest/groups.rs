@@ -4,22 +4,22 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use pcr_schema::domain::groups::{self as queries, GroupQuery};
 use pcr_schema::domain::organisations;
-use pcr_schema::domain::placements::{self as placement_queries, PlacementQuery};
+use pcr_schema::domain::placements::{PlacementParent, PlacementQuery};
 use pcr_schema::domain::practices::{self as practice_queries, MemberOf, PracticeQuery};
 use pcr_schema::kinds::OrgKind;
-use pcr_schema::{Db, Scope};
+use pcr_schema::Db;
 
 use super::blocking;
 use super::list::schemas::{
     FederationList, FederationMembershipItems, IctMembershipItems, IntegratedCareTeamList, PartnerServiceItems,
-    PcnList, PcnMembershipItems, PlacementList, PracticeList,
+    PcnList, PcnMembershipItems, PracticeList,
 };
 use super::list::{items, list};
 use super::params::{NoParams, Params};
-use crate::auth::Caller;
+use super::placements::PlacementsOf;
 use crate::error::ApiResult;
 use crate::http::resource::Resource;
-use crate::openapi::{BadRequest, Forbidden, ItemsOk, ListOk, NotAcceptable, NotFound, Unauthorized, Unprocessable};
+use crate::openapi::{BadRequest, ItemsOk, ListOk, NotAcceptable, NotFound, Unprocessable};
 
 pub mod federation {
     use pcr_schema::models::federation::{Federation, FederationInput, FederationRow};
@@ -127,14 +127,9 @@ pub async fn pcn_practices(
 #[utoipa::path(get, path = "/api/v1/pcns/{key}/placements", tag = "pcns", operation_id = "listPcnPlacements",
     params(("key" = String, Path, description = "PCN id or ODS code"), PlacementQuery),
     security(("bearer" = ["placements:read"])),
-    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
-pub async fn pcn_placements(
-    req: HttpRequest,
-    caller: Caller,
-    db: web::Data<Db>,
-    key: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    hosted_placements(req, caller, db, OrgKind::Pcn, key.into_inner()).await
+    responses(crate::openapi::PlacementsOfAnswers))]
+pub async fn pcn_placements(of: PlacementsOf) -> ApiResult<HttpResponse> {
+    of.list(PlacementParent::Host, |db, key| organisations::code_of(db, OrgKind::Pcn, key)).await
 }
 
 /// List a PCN's memberships
@@ -194,25 +189,6 @@ async fn member_practices(
     list(&req, query, move |q| practice_queries::list(&db, q, Some(&members))).await
 }
 
-async fn hosted_placements(
-    req: HttpRequest,
-    caller: Caller,
-    db: web::Data<Db>,
-    kind: OrgKind,
-    key: String,
-) -> ApiResult<HttpResponse> {
-    // The caller first: without the scope, whether the group exists is no answer.
-    pcr_schema::actor::require(caller.actor(), Scope::PlacementsRead)?;
-    let mut query: PlacementQuery = super::params::parse(req.query_string())?;
-    let db = db.get_ref().clone();
-    query.host = Some({
-        let db = db.clone();
-        blocking(move || organisations::code_of(&db, kind, &key)).await?
-    });
-    query.host_type = kind.host_type();
-    list(&req, query, move |q| placement_queries::list(&db, caller.actor(), q)).await
-}
-
 /// List a federation's practices
 ///
 /// The practices that are members of the federation on a day (`active_on`, default today),
@@ -254,14 +230,9 @@ pub async fn ict_practices(
     operation_id = "listFederationPlacements",
     params(("key" = String, Path, description = "Federation id or code"), PlacementQuery),
     security(("bearer" = ["placements:read"])),
-    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
-pub async fn federation_placements(
-    req: HttpRequest,
-    caller: Caller,
-    db: web::Data<Db>,
-    key: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    hosted_placements(req, caller, db, OrgKind::Federation, key.into_inner()).await
+    responses(crate::openapi::PlacementsOfAnswers))]
+pub async fn federation_placements(of: PlacementsOf) -> ApiResult<HttpResponse> {
+    of.list(PlacementParent::Host, |db, key| organisations::code_of(db, OrgKind::Federation, key)).await
 }
 
 /// List an ICT's placements
@@ -270,14 +241,9 @@ pub async fn federation_placements(
 #[utoipa::path(get, path = "/api/v1/icts/{key}/placements", tag = "icts", operation_id = "listIctPlacements",
     params(("key" = String, Path, description = "ICT id or code"), PlacementQuery),
     security(("bearer" = ["placements:read"])),
-    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
-pub async fn ict_placements(
-    req: HttpRequest,
-    caller: Caller,
-    db: web::Data<Db>,
-    key: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    hosted_placements(req, caller, db, OrgKind::Ict, key.into_inner()).await
+    responses(crate::openapi::PlacementsOfAnswers))]
+pub async fn ict_placements(of: PlacementsOf) -> ApiResult<HttpResponse> {
+    of.list(PlacementParent::Host, |db, key| organisations::code_of(db, OrgKind::Ict, key)).await
 }
 
 /// List a federation's memberships

@@ -1,12 +1,15 @@
 //! `/api/v1/placements`: placements of staff into roles. Reading needs `placements:read`,
 //! writing `placements:write`. A placement is ended, never deleted.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use pcr_schema::actor::require;
-use pcr_schema::domain::placements::{self as queries, PlacementQuery};
+use pcr_schema::domain::placements::{self as queries, PlacementParent, PlacementQuery};
 use pcr_schema::models::placement::Placement;
-use pcr_schema::{Db, Scope};
+use pcr_schema::{Db, DomainResult, Scope};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -14,8 +17,8 @@ use super::list::list as list_of;
 use super::list::schemas::PlacementList;
 use super::params::{parse, NoParams};
 use super::{blocking, body, conditional};
-use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::auth::{caller_of, Caller};
+use crate::error::{ApiError, ApiResult};
 use crate::http::resource::Resource;
 use crate::openapi::{
     BadRequest, Forbidden, ListOk, NotAcceptable, NotFound, PreconditionFailed, PreconditionRequired, Unauthorized,
@@ -55,6 +58,50 @@ pub async fn list(req: HttpRequest, caller: Caller, db: web::Data<Db>) -> ApiRes
     let query: PlacementQuery = parse(req.query_string())?;
     let db = db.get_ref().clone();
     list_of(&req, query, move |q| queries::list(&db, caller.actor(), q)).await
+}
+
+/// A request for the placements under one parent (`…/{key}/placements`: a host's, a
+/// role's, a programme's), with the caller, the database and the parent's key read from it.
+pub struct PlacementsOf {
+    req: HttpRequest,
+    caller: Caller,
+    db: Db,
+    key: String,
+}
+
+impl FromRequest for PlacementsOf {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let of = || -> ApiResult<Self> {
+            let caller = caller_of(req)?;
+            let db = req.app_data::<web::Data<Db>>().ok_or_else(|| ApiError::Internal("no database".into()))?;
+            let key = req.match_info().get("key").unwrap_or_default().to_string();
+            Ok(PlacementsOf { req: req.clone(), caller, db: db.get_ref().clone(), key })
+        };
+        ready(of())
+    }
+}
+
+impl PlacementsOf {
+    /// One body for every nested list of placements: the caller first, since without the
+    /// scope whether the parent exists is no answer; then the filters; then the parent's
+    /// code, as `code_of` finds it by the key.
+    pub async fn list<F>(self, parent: PlacementParent, code_of: F) -> ApiResult<HttpResponse>
+    where
+        F: FnOnce(&Db, &str) -> DomainResult<String> + Send + 'static,
+    {
+        let PlacementsOf { req, caller, db, key } = self;
+        require(caller.actor(), Scope::PlacementsRead)?;
+        let mut query: PlacementQuery = parse(req.query_string())?;
+        let code = {
+            let db = db.clone();
+            blocking(move || code_of(&db, &key)).await?
+        };
+        parent.narrow(&mut query, code);
+        list_of(&req, query, move |q| queries::list(&db, caller.actor(), q)).await
+    }
 }
 
 /// When a placement ends.

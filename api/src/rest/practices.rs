@@ -3,22 +3,21 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use pcr_schema::domain::crud;
-use pcr_schema::domain::placements::{self as placement_queries, PlacementQuery};
+use pcr_schema::domain::placements::{PlacementParent, PlacementQuery};
 use pcr_schema::domain::practices::{self as queries, PracticeQuery};
-use pcr_schema::models::placement::HostType;
 use pcr_schema::models::practice::PracticeRow;
 use pcr_schema::Db;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::blocking;
-use super::list::schemas::{FederationItems, IntegratedCareTeamItems, PcnItems, PlacementList, PracticeList};
+use super::list::schemas::{FederationItems, IntegratedCareTeamItems, PcnItems, PracticeList};
 use super::list::{items, list as list_of};
 use super::params::Params;
-use crate::auth::Caller;
+use super::placements::PlacementsOf;
 use crate::error::ApiResult;
 use crate::http::resource::Resource;
-use crate::openapi::{BadRequest, Forbidden, ItemsOk, ListOk, NotAcceptable, NotFound, Unauthorized, Unprocessable};
+use crate::openapi::{BadRequest, ItemsOk, ListOk, NotAcceptable, NotFound, Unprocessable};
 
 pub mod item {
     use pcr_schema::models::practice::{Practice, PracticeInput, PracticeRow};
@@ -130,24 +129,9 @@ pub async fn icts(
     operation_id = "listPracticePlacements",
     params(("key" = String, Path, description = "Practice id or ODS code"), PlacementQuery),
     security(("bearer" = ["placements:read"])),
-    responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotFound, NotAcceptable, Unprocessable))]
-pub async fn placements(
-    req: HttpRequest,
-    caller: Caller,
-    db: web::Data<Db>,
-    key: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    // The caller first: without the scope, whether the practice exists is no answer.
-    pcr_schema::actor::require(caller.actor(), pcr_schema::Scope::PlacementsRead)?;
-    let mut q: PlacementQuery = super::params::parse(req.query_string())?;
-    let practice = {
-        let db = db.get_ref().clone();
-        blocking(move || crud::get::<PracticeRow>(&db, None, &key)).await?
-    };
-    q.host = Some(practice.ods_code);
-    q.host_type = Some(HostType::Practice);
-    let db = db.get_ref().clone();
-    list_of(&req, q, move |q| placement_queries::list(&db, caller.actor(), q)).await
+    responses(crate::openapi::PlacementsOfAnswers))]
+pub async fn placements(of: PlacementsOf) -> ApiResult<HttpResponse> {
+    of.list(PlacementParent::Host, |db, key| Ok(crud::get::<PracticeRow>(db, None, key)?.ods_code)).await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -60,29 +60,6 @@ fn roles_filtered(query: &RoleQuery) -> roles::BoxedQuery<'static, MultiBackend>
     q
 }
 
-pub fn count_roles(db: &Db, query: &RoleQuery) -> DomainResult<i64> {
-    crate::validate::check_filters(query)?;
-    let q = roles_filtered(query);
-    db.read(|c| Ok(q.count().get_result(c)?))
-}
-
-pub fn list_roles(db: &Db, query: &RoleQuery) -> DomainResult<Page<Role>> {
-    crate::validate::check_filters(query)?;
-    let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), CATALOGUE_SORTS)?;
-    let q = roles_filtered(query);
-    let rows: Vec<RoleRow> = db.read(|c| {
-        let q = match window.sort.as_str() {
-            "name" => keyset!(q, &window, roles::name, roles::id, parse_text),
-            _ => keyset!(q, &window, roles::code, roles::id, parse_text),
-        };
-        Ok(q.load(c)?)
-    })?;
-    let by_name = window.sort == "name";
-    Ok(window
-        .finish(rows, |r| (SortValue::Text(if by_name { r.name.clone() } else { r.code.clone() }), r.id.clone()))
-        .map(|r| r.view()))
-}
-
 fn programmes_filtered(query: &ProgrammeQuery) -> programmes::BoxedQuery<'static, MultiBackend> {
     let mut q = programmes::table.into_boxed::<MultiBackend>();
     if let Some(text) = query.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -92,25 +69,45 @@ fn programmes_filtered(query: &ProgrammeQuery) -> programmes::BoxedQuery<'static
     q
 }
 
-pub fn count_programmes(db: &Db, query: &ProgrammeQuery) -> DomainResult<i64> {
-    crate::validate::check_filters(query)?;
-    let q = programmes_filtered(query);
-    db.read(|c| Ok(q.count().get_result(c)?))
+/// A catalogue table's count and keyset page: the same sorts (`code`, `name`) and cursor
+/// over either table, with the table's own filters.
+macro_rules! catalogue_reads {
+    ($count:ident, $list:ident, $table:ident, $Query:ty, $Row:ty, $View:ty, $filtered:ident) => {
+        pub fn $count(db: &Db, query: &$Query) -> DomainResult<i64> {
+            crate::validate::check_filters(query)?;
+            let q = $filtered(query);
+            db.read(|c| Ok(q.count().get_result(c)?))
+        }
+
+        pub fn $list(db: &Db, query: &$Query) -> DomainResult<Page<$View>> {
+            crate::validate::check_filters(query)?;
+            let window =
+                ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), CATALOGUE_SORTS)?;
+            let q = $filtered(query);
+            let rows: Vec<$Row> = db.read(|c| {
+                let q = match window.sort.as_str() {
+                    "name" => keyset!(q, &window, $table::name, $table::id, parse_text),
+                    _ => keyset!(q, &window, $table::code, $table::id, parse_text),
+                };
+                Ok(q.load(c)?)
+            })?;
+            let by_name = window.sort == "name";
+            Ok(window
+                .finish(rows, |r| {
+                    (SortValue::Text(if by_name { r.name.clone() } else { r.code.clone() }), r.id.clone())
+                })
+                .map(|r| r.view()))
+        }
+    };
 }
 
-pub fn list_programmes(db: &Db, query: &ProgrammeQuery) -> DomainResult<Page<Programme>> {
-    crate::validate::check_filters(query)?;
-    let window = ListWindow::parse(query.limit, query.after.as_deref(), query.sort.as_deref(), CATALOGUE_SORTS)?;
-    let q = programmes_filtered(query);
-    let rows: Vec<ProgrammeRow> = db.read(|c| {
-        let q = match window.sort.as_str() {
-            "name" => keyset!(q, &window, programmes::name, programmes::id, parse_text),
-            _ => keyset!(q, &window, programmes::code, programmes::id, parse_text),
-        };
-        Ok(q.load(c)?)
-    })?;
-    let by_name = window.sort == "name";
-    Ok(window
-        .finish(rows, |r| (SortValue::Text(if by_name { r.name.clone() } else { r.code.clone() }), r.id.clone()))
-        .map(|r| r.view()))
-}
+catalogue_reads!(count_roles, list_roles, roles, RoleQuery, RoleRow, Role, roles_filtered);
+catalogue_reads!(
+    count_programmes,
+    list_programmes,
+    programmes,
+    ProgrammeQuery,
+    ProgrammeRow,
+    Programme,
+    programmes_filtered
+);

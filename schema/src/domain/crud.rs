@@ -175,53 +175,40 @@ fn load<E: Entity>(c: &mut DbConnection, key: &str) -> DomainResult<E> {
     E::find(c, key)?.ok_or_else(|| DomainError::not_found(E::NAME, key))
 }
 
-/// Full replacement (PUT).
+/// A change to a record: every writable field (PUT), or a JSON merge patch (RFC 7396) over
+/// them (PATCH).
+#[derive(Debug, Clone)]
+pub enum Change<I> {
+    Replace(I),
+    Patch(serde_json::Value),
+}
+
+/// Replaces or patches a record at the version the caller last read, audited as `action`.
 pub fn update<E: Entity>(
     db: &Db,
     actor: Option<&Actor>,
     key: &str,
     expected: impl Into<Expected>,
-    input: E::Input,
+    change: Change<E::Input>,
+    action: Action,
 ) -> DomainResult<E> {
     let actor = require(actor, E::WRITE_SCOPE)?;
+    if matches!(&change, Change::Patch(p) if !p.is_object()) {
+        return Err(DomainError::invalid("body", "a merge patch must be a JSON object"));
+    }
     let expected = expected.into();
     db.write(|c| {
         let current: E = load(c, key)?;
         check_version(&current, &expected)?;
-        replace(c, actor, current, expected.version, input, Action::Update)
-    })
-}
-
-/// JSON merge patch (RFC 7396) over the record's writable fields.
-pub fn patch<E: Entity>(
-    db: &Db,
-    actor: Option<&Actor>,
-    key: &str,
-    expected: impl Into<Expected>,
-    patch: serde_json::Value,
-) -> DomainResult<E> {
-    patch_as(db, actor, key, expected.into(), patch, Action::Update)
-}
-
-pub(crate) fn patch_as<E: Entity>(
-    db: &Db,
-    actor: Option<&Actor>,
-    key: &str,
-    expected: Expected,
-    patch: serde_json::Value,
-    action: Action,
-) -> DomainResult<E> {
-    let actor = require(actor, E::WRITE_SCOPE)?;
-    if !patch.is_object() {
-        return Err(DomainError::invalid("body", "a merge patch must be a JSON object"));
-    }
-    db.write(|c| {
-        let current: E = load(c, key)?;
-        check_version(&current, &expected)?;
-        let mut doc = serde_json::to_value(current.to_input())
-            .map_err(|e| DomainError::BadRequest(format!("cannot represent the record: {e}")))?;
-        merge_patch(&mut doc, &patch);
-        let input: E::Input = from_json_value(doc)?;
+        let input = match change {
+            Change::Replace(input) => input,
+            Change::Patch(patch) => {
+                let mut doc = serde_json::to_value(current.to_input())
+                    .map_err(|e| DomainError::BadRequest(format!("cannot represent the record: {e}")))?;
+                merge_patch(&mut doc, &patch);
+                from_json_value(doc)?
+            }
+        };
         replace(c, actor, current, expected.version, input, action)
     })
 }

@@ -133,24 +133,20 @@ pub fn count_icts(db: &Db, query: &GroupQuery) -> DomainResult<i64> {
 
 /// Every membership period of a federation, by practice then start.
 pub fn federation_memberships(db: &Db, federation_code: &str) -> DomainResult<Vec<FederationMembership>> {
-    let key = federation_code.to_string();
-    Ok(super::lookups::federation_memberships(db, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default())
+    super::lookups::for_one(db, federation_code, super::lookups::federation_memberships)
 }
 
 /// Every membership period of a PCN, by practice then start.
 pub fn pcn_memberships(db: &Db, pcn_code: &str) -> DomainResult<Vec<PcnMembership>> {
-    let key = pcn_code.to_string();
-    Ok(super::lookups::pcn_memberships(db, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default())
+    super::lookups::for_one(db, pcn_code, super::lookups::pcn_memberships)
 }
 
 /// Every membership period of an ICT, by practice then start.
 pub fn ict_memberships(db: &Db, ict_code: &str) -> DomainResult<Vec<IctMembership>> {
-    let key = ict_code.to_string();
-    Ok(super::lookups::ict_memberships(db, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default())
+    super::lookups::for_one(db, ict_code, super::lookups::ict_memberships)
 }
 
 /// The partner services of an ICT.
 pub fn partner_services(db: &Db, ict_code: &str) -> DomainResult<Vec<PartnerService>> {
-    let key = ict_code.to_string();
-    Ok(super::lookups::partner_services(db, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default())
+    super::lookups::for_one(db, ict_code, super::lookups::partner_services)
 }

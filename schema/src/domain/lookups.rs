@@ -76,6 +76,15 @@ fn parent_codes(db: &Db, members: &[String], kind: OrgKind, day: NaiveDate) -> D
 /// A batched read of records by code.
 type ByCode<V> = fn(&Db, &[String]) -> DomainResult<HashMap<String, V>>;
 
+/// Records grouped under each key.
+pub type Grouped<V> = HashMap<String, Vec<V>>;
+
+/// A batched read of lists by key, for one key.
+pub fn for_one<V>(db: &Db, key: &str, read: fn(&Db, &[String]) -> DomainResult<Grouped<V>>) -> DomainResult<Vec<V>> {
+    let key = key.to_string();
+    Ok(read(db, std::slice::from_ref(&key))?.remove(&key).unwrap_or_default())
+}
+
 /// The groups of `kind` each member belongs to on `day`, by code, as `by_code` reads them:
 /// two statements whatever the number of members.
 fn groups_of<V: Clone>(
@@ -84,11 +93,11 @@ fn groups_of<V: Clone>(
     kind: OrgKind,
     day: NaiveDate,
     by_code: ByCode<V>,
-) -> DomainResult<HashMap<String, Vec<V>>> {
+) -> DomainResult<Grouped<V>> {
     let pairs = parent_codes(db, members, kind, day)?;
     let codes: Vec<String> = pairs.iter().map(|(_, p)| p.clone()).collect();
     let parents = by_code(db, &codes)?;
-    let mut out: HashMap<String, Vec<V>> = HashMap::new();
+    let mut out: Grouped<V> = HashMap::new();
     for (member, parent) in pairs {
         if let Some(p) = parents.get(&parent) {
             out.entry(member).or_default().push(p.clone());
@@ -98,25 +107,17 @@ fn groups_of<V: Clone>(
 }
 
 /// The federations each practice belongs to on `day`.
-pub fn federations_of_practices(
-    db: &Db,
-    ods_codes: &[String],
-    day: NaiveDate,
-) -> DomainResult<HashMap<String, Vec<Federation>>> {
+pub fn federations_of_practices(db: &Db, ods_codes: &[String], day: NaiveDate) -> DomainResult<Grouped<Federation>> {
     groups_of(db, ods_codes, FederationRow::ORG_KIND, day, federations_by_code)
 }
 
 /// The PCNs each practice belongs to on `day`.
-pub fn pcns_of_practices(db: &Db, ods_codes: &[String], day: NaiveDate) -> DomainResult<HashMap<String, Vec<Pcn>>> {
+pub fn pcns_of_practices(db: &Db, ods_codes: &[String], day: NaiveDate) -> DomainResult<Grouped<Pcn>> {
     groups_of(db, ods_codes, PcnRow::ORG_KIND, day, pcns_by_code)
 }
 
 /// The ICTs each practice belongs to on `day`.
-pub fn icts_of_practices(
-    db: &Db,
-    ods_codes: &[String],
-    day: NaiveDate,
-) -> DomainResult<HashMap<String, Vec<IntegratedCareTeam>>> {
+pub fn icts_of_practices(db: &Db, ods_codes: &[String], day: NaiveDate) -> DomainResult<Grouped<IntegratedCareTeam>> {
     groups_of(db, ods_codes, IctRow::ORG_KIND, day, icts_by_code)
 }
 
@@ -132,8 +133,8 @@ fn affiliations_of(db: &Db, kind: AffiliationKind, parents: &[String]) -> Domain
 }
 
 /// Memberships by their parent's code.
-fn by_parent<V>(rows: Vec<AffiliationRow>, view: impl Fn(AffiliationRow) -> V) -> HashMap<String, Vec<V>> {
-    let mut out: HashMap<String, Vec<V>> = HashMap::new();
+fn by_parent<V>(rows: Vec<AffiliationRow>, view: impl Fn(AffiliationRow) -> V) -> Grouped<V> {
+    let mut out: Grouped<V> = HashMap::new();
     for r in rows {
         out.entry(r.parent_code.clone()).or_default().push(view(r));
     }
@@ -141,28 +142,28 @@ fn by_parent<V>(rows: Vec<AffiliationRow>, view: impl Fn(AffiliationRow) -> V) -
 }
 
 /// Every membership period of each federation.
-pub fn federation_memberships(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Vec<FederationMembership>>> {
+pub fn federation_memberships(db: &Db, codes: &[String]) -> DomainResult<Grouped<FederationMembership>> {
     let rows = affiliations_of(db, AffiliationKind::MemberOf, codes)?;
     Ok(by_parent(rows, |r| FederationMembershipRow(r).view()))
 }
 
 /// Every membership period of each ICT.
-pub fn ict_memberships(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Vec<IctMembership>>> {
+pub fn ict_memberships(db: &Db, codes: &[String]) -> DomainResult<Grouped<IctMembership>> {
     let rows = affiliations_of(db, AffiliationKind::MemberOf, codes)?;
     Ok(by_parent(rows, |r| IctMembershipRow(r).view()))
 }
 
 /// Every membership period of each PCN.
-pub fn pcn_memberships(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Vec<PcnMembership>>> {
+pub fn pcn_memberships(db: &Db, codes: &[String]) -> DomainResult<Grouped<PcnMembership>> {
     let rows = affiliations_of(db, AffiliationKind::MemberOf, codes)?;
     Ok(by_parent(rows, |r| PcnMembershipRow(r).view()))
 }
 
 /// The partner services of each ICT.
-pub fn partner_services(db: &Db, codes: &[String]) -> DomainResult<HashMap<String, Vec<PartnerService>>> {
+pub fn partner_services(db: &Db, codes: &[String]) -> DomainResult<Grouped<PartnerService>> {
     let rows: Vec<PartnerServiceRow> =
         db.load_direct(ps::table.filter(ps::ict_code.eq_any(codes)).order((ps::kind, ps::name, ps::id)))?;
-    let mut out: HashMap<String, Vec<PartnerService>> = HashMap::new();
+    let mut out: Grouped<PartnerService> = HashMap::new();
     for r in rows {
         out.entry(r.ict_code.clone()).or_default().push(r.view());
     }

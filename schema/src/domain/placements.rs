@@ -147,6 +147,16 @@ pub enum PlacementParent {
 }
 
 impl PlacementParent {
+    /// Narrows a list's filters to the placements under one parent.
+    pub fn narrow(self, query: &mut PlacementQuery, code: String) {
+        let filter = match self {
+            PlacementParent::Host => &mut query.host,
+            PlacementParent::Role => &mut query.role,
+            PlacementParent::Programme => &mut query.programme,
+        };
+        *filter = Some(code);
+    }
+
     pub(crate) fn column(self) -> &'static str {
         match self {
             PlacementParent::Host => "host_code",
@@ -346,5 +356,5 @@ pub fn end(
 ) -> DomainResult<PlacementRow> {
     let day = end_date.unwrap_or_else(crate::today);
     let patch = serde_json::json!({ "endDate": day });
-    super::crud::patch_as::<PlacementRow>(db, actor, id, expected.into(), patch, Action::End)
+    super::crud::update::<PlacementRow>(db, actor, id, expected, super::crud::Change::Patch(patch), Action::End)
 }

@@ -2,8 +2,8 @@
 # Refreshes the vendored GraphiQL, React and ReactDOM browser bundles in this folder from the
 # npm registry. Needs node and npm; works in a temporary directory, never in the repository.
 #
-#   bash api/assets/graphiql/refresh.sh                 # the pinned versions below
-#   GRAPHIQL_VERSION=4.1.2 bash api/assets/graphiql/refresh.sh
+#   bash api/assets/vendor/graphiql/refresh.sh                 # the pinned versions below
+#   GRAPHIQL_VERSION=4.1.2 bash api/assets/vendor/graphiql/refresh.sh
 #
 # After a refresh: update the versions in README.md, rebuild, and run tests/browser/run.sh.
 set -euo pipefail
