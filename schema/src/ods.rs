@@ -498,10 +498,15 @@ const ORGANISATION_COLUMNS: usize = 11;
 const PRACTICE_DETAIL_COLUMNS: usize = 9;
 const AFFILIATION_COLUMNS: usize = 9;
 
-/// A new practice from its file row.
-fn new_practice(p: &OdsPractice, now: NaiveDateTime) -> PracticeRow {
+/// The practice as the file has it, over what is stored of it (`None` for a new practice).
+/// Fields the file does not carry (list size, merged-into, id, source, version, timestamps)
+/// are kept, or begin.
+fn practice_from_file(current: Option<&PracticeRow>, p: &OdsPractice, now: NaiveDateTime) -> PracticeRow {
+    let merged = current.is_some_and(|c| c.status == PracticeStatus::Merged.as_str());
+    // ODS records a merged practice as closed; the merge is knowledge held here, so keep it.
+    let keep_merge = merged && p.status == PracticeStatus::Closed;
     PracticeRow {
-        id: new_id(),
+        id: current.map_or_else(new_id, |c| c.id.clone()),
         ods_code: p.ods_code.clone(),
         name: p.name.clone(),
         address_lines: p.address_lines.clone(),
@@ -509,40 +514,21 @@ fn new_practice(p: &OdsPractice, now: NaiveDateTime) -> PracticeRow {
         region_code: p.region_code.clone(),
         icb_code: p.icb_code.clone(),
         commissioner_code: p.commissioner_code.clone(),
-        list_size: None,
-        status: p.status.as_str().to_string(),
-        merged_into: None,
-        opened_on: p.opened_on,
-        closed_on: p.closed_on,
-        phone: p.phone.clone(),
-        source: SOURCE_ODS.to_string(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-/// The stored practice with the ODS-owned fields taken from the file. Fields the file does
-/// not carry (list size, merged-into, id, source, timestamps) are kept.
-fn merge_practice(current: &PracticeRow, p: &OdsPractice) -> PracticeRow {
-    let merged = current.status == PracticeStatus::Merged.as_str();
-    // ODS records a merged practice as closed; the merge is knowledge held here, so keep it.
-    let keep_merge = merged && p.status == PracticeStatus::Closed;
-    PracticeRow {
-        name: p.name.clone(),
-        address_lines: p.address_lines.clone(),
-        postcode: p.postcode.clone(),
-        region_code: p.region_code.clone(),
-        icb_code: p.icb_code.clone(),
-        commissioner_code: p.commissioner_code.clone(),
-        status: if keep_merge { current.status.clone() } else { p.status.as_str().to_string() },
+        list_size: current.and_then(|c| c.list_size),
+        status: match current {
+            Some(c) if keep_merge => c.status.clone(),
+            _ => p.status.as_str().to_string(),
+        },
         // A practice ODS says is open again is no longer merged; a merged-into code is only
         // valid beside status `merged`.
-        merged_into: if merged && !keep_merge { None } else { current.merged_into.clone() },
+        merged_into: current.filter(|_| !merged || keep_merge).and_then(|c| c.merged_into.clone()),
         opened_on: p.opened_on,
         closed_on: p.closed_on,
         phone: p.phone.clone(),
-        ..current.clone()
+        source: current.map_or_else(|| SOURCE_ODS.to_string(), |c| c.source.clone()),
+        version: current.map_or(1, |c| c.version),
+        created_at: current.map_or(now, |c| c.created_at),
+        updated_at: current.map_or(now, |c| c.updated_at),
     }
 }
 
@@ -565,10 +551,10 @@ fn apply_practices(
     let mut changes = Vec::new();
     for p in rows {
         let Some(current) = existing.get(p.ods_code.as_str()) else {
-            inserts.push(new_practice(p, now));
+            inserts.push(practice_from_file(None, p, now));
             continue;
         };
-        let mut next = merge_practice(current, p);
+        let mut next = practice_from_file(Some(current), p, now);
         if next == **current {
             report.unchanged += 1;
             continue;

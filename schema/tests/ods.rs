@@ -219,7 +219,8 @@ fn full_2019_files_import_once_then_change_nothing_then_only_what_changed() {
             diesel::update(practice_details::table.filter(practice_details::code.eq("A81003")))
                 .set(practice_details::merged_into.eq(Some("A81001")))
                 .execute(c)?;
-            let mut own = new_practice(
+            let mut own = practice_from_file(
+                None,
                 &practice_from_fields(&fields(
                     r#""Z99999","NOT IN ODS","Y63","Q74","","","","","","ST3 1AA","20200101","","A","B","05G","","","","","","","0","","","","4","""#,
                 ))
@@ -353,13 +354,14 @@ fn a_legacy_practice_is_updated_by_a_current_layout_row_and_memberships_follow()
 
 #[test]
 fn a_merged_practice_that_ods_reports_open_is_no_longer_merged() {
-    let current = new_practice(&practice_from_fields(&fields(LEGACY_A81001)).unwrap().unwrap(), crate::now());
+    let current =
+        practice_from_file(None, &practice_from_fields(&fields(LEGACY_A81001)).unwrap().unwrap(), crate::now());
     let merged = PracticeRow { status: "merged".into(), merged_into: Some("A81002".into()), ..current };
     let open = practice_from_fields(&fields(LEGACY_A81001)).unwrap().unwrap();
-    let next = merge_practice(&merged, &open);
+    let next = practice_from_file(Some(&merged), &open, crate::now());
     assert_eq!((next.status.as_str(), next.merged_into), ("active", None));
     let closed = OdsPractice { status: PracticeStatus::Closed, ..open };
-    let next = merge_practice(&merged, &closed);
+    let next = practice_from_file(Some(&merged), &closed, crate::now());
     assert_eq!((next.status.as_str(), next.merged_into.as_deref()), ("merged", Some("A81002")));
 }
 
