@@ -19,7 +19,7 @@ PORT=${PORT:-18495}
 WORK=$(mktemp -d -t pcr-export.XXXXXX)
 DB="pcr_export_$$_$(date +%s)"
 PID=""
-export JWT_HS256_SECRET="export-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+export JWT_HS256_SECRET="export-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 
 cleanup() {
   [ -n "$PID" ] && kill "$PID" 2>/dev/null || true

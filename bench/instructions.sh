@@ -23,7 +23,7 @@ QUERY=${QUERY:-'{ integratedCareTeam(code: "ICT-MEIR") { name practices(first: 5
 DB="pcr_instr_$$_$(date +%s)"
 URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
 WORK=$(mktemp -d -t pcr-instr.XXXXXX)
-SECRET="instr-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+SECRET="instr-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 PID=""
 
 cleanup() {

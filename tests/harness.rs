@@ -225,6 +225,14 @@ impl Req<'_> {
         self.inner = self.inner.insert_header(("content-type", content_type)).set_payload(body.into());
         self
     }
+    /// Adds a header beside any of the same name (to send one twice).
+    pub fn append_header(mut self, name: &str, value: &str) -> Self {
+        self.inner = self.inner.append_header((
+            HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+            HeaderValue::from_str(value).expect("header value"),
+        ));
+        self
+    }
     pub fn if_match(self, etag: &str) -> Self {
         self.header("if-match", etag)
     }

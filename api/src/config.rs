@@ -33,27 +33,64 @@ impl DbArgs {
     }
 }
 
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone)]
 pub struct AuthArgs {
-    /// HS256 secret for development tokens. Without any key, no token verifies.
+    /// Partners' public keys (RS256, ES256) as a JWKS document, each with a `kid`. Read
+    /// again when the file changes and on SIGHUP.
+    #[arg(long, env = "JWT_JWKS_FILE")]
+    pub jwt_jwks_file: Option<std::path::PathBuf>,
+    /// How often to look for a changed JWKS file, in seconds (0: only on SIGHUP).
+    #[arg(long, env = "JWT_JWKS_POLL_SECS", default_value_t = 5)]
+    pub jwt_jwks_poll_secs: u64,
+    /// HS256 secret for development tokens, at least 32 bytes. Without any key, no token
+    /// verifies. Refused beside a JWKS unless JWT_ALLOW_HS256 is set.
     #[arg(long, env = "JWT_HS256_SECRET", hide_env_values = true)]
     pub jwt_hs256_secret: Option<String>,
+    /// Accept HS256 tokens although a JWKS is configured.
+    #[arg(long, env = "JWT_ALLOW_HS256")]
+    pub jwt_allow_hs256: bool,
     /// Required `iss` claim, when set.
     #[arg(long, env = "JWT_ISSUER")]
     pub jwt_issuer: Option<String>,
     /// Required `aud` claim, when set.
     #[arg(long, env = "JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
+    /// The longest a token may be valid for (from `iat` to `exp`), e.g. 3600, 15m, 24h.
+    #[arg(long, env = "JWT_MAX_LIFETIME", default_value = "24h", value_parser = parse_ttl)]
+    pub jwt_max_lifetime: u64,
+}
+
+impl Default for AuthArgs {
+    /// What the flags default to.
+    fn default() -> Self {
+        AuthArgs {
+            jwt_jwks_file: None,
+            jwt_jwks_poll_secs: 5,
+            jwt_hs256_secret: None,
+            jwt_allow_hs256: false,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_max_lifetime: crate::auth::DEFAULT_MAX_LIFETIME_SECS,
+        }
+    }
 }
 
 impl AuthArgs {
-    pub fn config(&self) -> AuthConfig {
-        AuthConfig {
+    /// The verifier these settings describe; a short HS256 secret or an unreadable JWKS file
+    /// stops start-up.
+    pub fn config(&self) -> Result<AuthConfig, String> {
+        let jwks = self.jwt_jwks_file.as_deref().map(crate::auth::Jwks::load).transpose()?;
+        let config = AuthConfig {
             hs256_secret: self.jwt_hs256_secret.as_ref().filter(|s| !s.is_empty()).map(|s| s.as_bytes().to_vec()),
+            jwks,
+            allow_hs256: self.jwt_allow_hs256,
             issuer: self.jwt_issuer.clone().filter(|s| !s.is_empty()),
             audience: self.jwt_audience.clone().filter(|s| !s.is_empty()),
+            max_lifetime_secs: self.jwt_max_lifetime,
             ..Default::default()
-        }
+        };
+        config.check()?;
+        Ok(config)
     }
 }
 

@@ -39,8 +39,9 @@ pub enum ApiError {
     BadParams(Vec<FieldError>),
     #[error("{0}")]
     NotAcceptable(String),
+    /// Credentials that were sent and refused: the detail is the rule they broke.
     #[error("{0}")]
-    Unauthorized(String),
+    Unauthorized(crate::auth::Rejection),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -156,7 +157,19 @@ impl ResponseError for ApiError {
         if p.status >= 500 {
             tracing::error!(error = %self, "request failed");
         }
-        problem_response(&p)
+        let mut res = problem_response(&p);
+        if let ApiError::Unauthorized(r) = self {
+            // RFC 6750: say that the credentials sent were refused, and which rule they broke.
+            let challenge = format!(
+                "Bearer realm=\"primary-care-api\", error=\"{}\", error_description=\"{}\"",
+                r.bearer_error(),
+                r.code()
+            );
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        res
     }
 }
 

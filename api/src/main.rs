@@ -29,7 +29,14 @@ fn main() -> ExitCode {
             import_ods(&cli.db, &file, memberships.as_deref(), strict)
         }
         Some(Command::Token { sub, org, scope, ttl, auth }) => parse_ttl(&ttl).and_then(|secs| {
-            auth.config().mint(&sub, org.as_deref(), &scope, secs).map(|t| println!("{t}")).map_err(|e| e.to_string())
+            let auth = auth.config()?;
+            if secs > auth.max_lifetime_secs {
+                return Err(format!(
+                    "--ttl is longer than JWT_MAX_LIFETIME ({} s): the token would be refused",
+                    auth.max_lifetime_secs
+                ));
+            }
+            auth.mint(&sub, org.as_deref(), &scope, secs).map(|t| println!("{t}")).map_err(|e| e.to_string())
         }),
         Some(Command::Openapi) => {
             println!("{}", pcr_api::openapi::document());
@@ -86,11 +93,15 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
             Err(e) => return Err(format!("loading demo data failed: {e}")),
         }
     }
-    let auth = args.auth.config();
-    if auth.hs256_secret.is_none() {
+    let auth = args.auth.config()?;
+    if !auth.has_keys() {
         tracing::warn!(
-            "no JWT key configured (JWT_HS256_SECRET): reads of reference data work, every write is refused"
+            "no JWT key configured (JWT_JWKS_FILE, JWT_HS256_SECRET): reads of reference data work, every write is refused"
         );
+    }
+    let jwks = auth.jwks.clone();
+    if let (Some(jwks), secs @ 1..) = (&jwks, args.auth.jwt_jwks_poll_secs) {
+        jwks.watch(std::time::Duration::from_secs(secs));
     }
     let cors = pcr_api::http::cors::CorsConfig::parse(&args.cors_allowed_origins)?;
     if cors.enabled() {
@@ -105,6 +116,9 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
             server = server.workers(w.max(1));
         }
         let server = server.bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+        if let Some(jwks) = jwks {
+            reload_on_hangup(jwks);
+        }
         tracing::info!(
             "serving on http://{bind} ({}): REST /api/v1, Swagger UI http://{bind}/docs/, OpenAPI http://{bind}/api-docs/openapi.json, GraphQL playground http://{bind}/graphql",
             backend.name()
@@ -112,4 +126,19 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
         // actix-web stops gracefully on SIGTERM, SIGINT and Ctrl-C.
         server.run().await.map_err(|e| e.to_string())
     })
+}
+
+/// Reads the partners' key file again on every SIGHUP.
+fn reload_on_hangup(jwks: pcr_api::auth::Jwks) {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::hangup()) {
+        Ok(mut hangups) => {
+            actix_web::rt::spawn(async move {
+                while hangups.recv().await.is_some() {
+                    jwks.reload_logged("SIGHUP");
+                }
+            });
+        }
+        Err(e) => tracing::error!("cannot listen for SIGHUP; the key file is still polled: {e}"),
+    }
 }
