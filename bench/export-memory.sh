@@ -44,7 +44,7 @@ measure() { # name url
   stop
   start "$url" false
   local token
-  token=$("$BIN" token --sub bench --scope placements:read --ttl 10m)
+  token=$("$BIN" token --sub bench --scope admin --ttl 10m)
   curl -fsS "$base/practices?limit=1" >/dev/null
   local h0
   h0=$(hwm)

@@ -95,7 +95,7 @@ run() {
 }
 
 for bin in "$@"; do
-  TOKEN=$(JWT_HS256_SECRET=$SECRET "$bin" token --sub instructions --scope "placements:read" --ttl 1h)
+  TOKEN=$(JWT_HS256_SECRET=$SECRET "$bin" token --sub instructions --scope admin --ttl 1h)
   a=$(run "$bin" $((N / 5)))
   b=$(run "$bin" "$N")
   python3 -c 'import sys; a, b, n = map(int, sys.argv[2:]); print(f"{sys.argv[1]}: {(b - a) / (n - n // 5):,.0f} instructions per request")' \

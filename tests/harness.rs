@@ -98,8 +98,14 @@ impl TestApp {
         self.state.auth.mint("test-partner", Some("NSGPF"), scope, 600).expect("mint")
     }
 
+    /// A token with every scope, acting for no organisation in particular.
     pub fn admin(&self) -> String {
-        self.token("reference:write placements:read placements:write")
+        self.token("admin")
+    }
+
+    /// A partner's token acting for `org`.
+    pub fn partner(&self, org: &str, scope: &str) -> String {
+        self.state.auth.mint(&format!("partner-of-{org}"), Some(org), scope, 600).expect("mint")
     }
 
     pub fn req(&self, method: Method, path: &str) -> Req<'_> {

@@ -147,7 +147,7 @@ async fn head_and_allow(app: TestApp) {
 
 async fn caching_and_security_headers(app: TestApp) {
     app.practice("M83005", "Heathcote Street Surgery", "ST5 7EB").await;
-    let token = app.token("placements:read");
+    let token = app.admin();
     let cases: Vec<(&str, Option<&str>, &str)> = vec![
         ("/api/v1/practices", None, "public, max-age=60"),
         ("/api/v1/practices/M83005", None, "public, max-age=60"),

@@ -17,5 +17,6 @@ mod organisations;
 mod placements;
 mod practices;
 mod replicas;
+mod scope;
 mod sync;
 mod upgrade;

@@ -444,7 +444,7 @@ async fn containment_on_edge_dates(app: TestApp) {
 
 async fn pcn_hosted_placements(app: TestApp) {
     let token = app.admin();
-    let reader = app.token("placements:read");
+    let reader = app.admin();
     app.practice("M83001", "Meir Health Centre", "ST3 6AB").await;
     pcn(&app, "U12345", "Meir PCN").await;
     pcn(&app, "U12346", "Longton PCN").await;
@@ -585,7 +585,7 @@ fn texts(app: &TestApp, sql: &str) -> Vec<String> {
 
 async fn demo_commissioners_pcns_and_placements(app: TestApp) {
     pcr_schema::demo::load_if_empty(app.db()).unwrap().expect("an empty database gets the demo");
-    let reader = app.token("placements:read");
+    let reader = app.admin();
 
     // Commissioner history from epcmem, as commissioned_by affiliations. The expected
     // sets are computed from the file (rows for 05G whose period holds the day, for the

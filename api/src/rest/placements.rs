@@ -6,10 +6,9 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use pcr_schema::actor::require;
 use pcr_schema::domain::placements::{self as queries, PlacementParent, PlacementQuery};
 use pcr_schema::models::placement::Placement;
-use pcr_schema::{Db, DomainResult, Scope};
+use pcr_schema::{Db, DomainResult};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -54,7 +53,7 @@ pub mod item {
     security(("bearer" = ["placements:read"])),
     responses(ListOk<PlacementList>, BadRequest, Unauthorized, Forbidden, NotAcceptable, Unprocessable))]
 pub async fn list(req: HttpRequest, caller: Caller, db: web::Data<Db>) -> ApiResult<HttpResponse> {
-    require(caller.actor(), Scope::PlacementsRead)?;
+    queries::check_reader(caller.actor())?;
     let query: PlacementQuery = parse(req.query_string())?;
     let db = db.get_ref().clone();
     list_of(&req, query, move |q| queries::list(&db, caller.actor(), q)).await
@@ -93,7 +92,7 @@ impl PlacementsOf {
         F: FnOnce(&Db, &str) -> DomainResult<String> + Send + 'static,
     {
         let PlacementsOf { req, caller, db, key } = self;
-        require(caller.actor(), Scope::PlacementsRead)?;
+        queries::check_reader(caller.actor())?;
         let mut query: PlacementQuery = parse(req.query_string())?;
         let code = {
             let db = db.clone();
@@ -135,7 +134,7 @@ pub async fn end(
     key: web::Path<String>,
     bytes: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    require(caller.actor(), Scope::PlacementsWrite)?;
+    pcr_schema::domain::crud::writer::<pcr_schema::models::placement::PlacementRow>(caller.actor())?;
     parse::<NoParams>(req.query_string())?;
     let expected = conditional::if_match(&req)?;
     let input: EndPlacement = if bytes.is_empty() { EndPlacement::default() } else { body::json(&req, &bytes)? };

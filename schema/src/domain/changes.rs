@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::reach::Reach;
 use crate::actor::{Actor, Scope};
 use crate::audit::Action;
 use crate::db::Db;
@@ -20,7 +21,9 @@ use crate::models::practice::PracticeRow;
 use crate::models::programme::ProgrammeRow;
 use crate::models::role::RoleRow;
 use crate::pagination::{Cursor, ListWindow, Page};
-use crate::tables::audit_events as ae;
+use crate::tables::{audit_events as ae, placement_records as pl};
+use chrono::NaiveDate;
+use std::collections::HashSet;
 
 /// One kind of record the feed carries.
 #[derive(Debug, Clone, Copy)]
@@ -33,10 +36,18 @@ pub struct Kind {
     pub collection: &'static str,
     /// The scope a reader needs to see its changes.
     pub read_scope: Option<Scope>,
+    /// Whether such a reader may read records of the kind at all (partner scoping).
+    check_caller: fn(&Actor) -> DomainResult<()>,
 }
 
 const fn kind<E: Entity>() -> Kind {
-    Kind { name: E::KIND, audit: E::NAME, collection: E::COLLECTION, read_scope: E::READ_SCOPE }
+    Kind {
+        name: E::KIND,
+        audit: E::NAME,
+        collection: E::COLLECTION,
+        read_scope: E::READ_SCOPE,
+        check_caller: E::check_caller,
+    }
 }
 
 /// Every kind of record, once.
@@ -62,7 +73,7 @@ impl Kind {
         KINDS.iter().find(|k| k.audit == entity_type).copied()
     }
     fn visible_to(&self, actor: Option<&Actor>) -> bool {
-        self.read_scope.is_none_or(|s| actor.is_some_and(|a| a.has(s)))
+        self.read_scope.is_none_or(|s| actor.is_some_and(|a| a.has(s) && (self.check_caller)(a).is_ok()))
     }
 }
 
@@ -136,7 +147,7 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &ChangeQuery) -> DomainResult
                 DomainError::invalid("entity", format!("must be one of {}", names.join(", ")))
             })?;
             if let Some(scope) = k.read_scope {
-                crate::actor::require(actor, scope)?;
+                (k.check_caller)(crate::actor::require(actor, scope)?)?;
             }
             vec![k]
         }
@@ -173,9 +184,34 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &ChangeQuery) -> DomainResult
     let more = rows.len() as i64 > window.limit;
     rows.truncate(window.limit as usize);
     let resume = position(rows.last().map(|r| r.seq).unwrap_or(start));
+    let rows = reached(db, actor, rows)?;
     let items = rows.into_iter().filter_map(Row::into_change).collect();
     let next_cursor = more.then(|| resume.clone());
     Ok(ChangePage { page: Page { items, next_cursor, cursors: Vec::new() }, resume })
+}
+
+/// The rows of a page the caller may see: a placement's changes only while the placement is
+/// within its reach (placements are never deleted, so each is there to ask). The page may come
+/// out short; its position still moves on.
+fn reached(db: &Db, actor: Option<&Actor>, rows: Vec<Row>) -> DomainResult<Vec<Row>> {
+    let ids: Vec<&str> =
+        rows.iter().filter(|r| r.entity_type == PlacementRow::NAME).map(|r| r.entity_id.as_str()).collect();
+    let Some(actor) = actor.filter(|_| !ids.is_empty()) else {
+        return Ok(rows);
+    };
+    let reach = Reach::for_actor(db, actor)?;
+    if reach == Reach::All {
+        return Ok(rows);
+    }
+    let found: Vec<(String, String, NaiveDate, Option<NaiveDate>)> = db.read(|c| {
+        Ok(pl::table
+            .filter(pl::id.eq_any(&ids))
+            .select((pl::id, pl::host_code, pl::start_date, pl::end_date))
+            .load(c)?)
+    })?;
+    let visible: HashSet<String> =
+        found.into_iter().filter(|(_, host, from, to)| reach.covers(host, *from, *to)).map(|(id, ..)| id).collect();
+    Ok(rows.into_iter().filter(|r| r.entity_type != PlacementRow::NAME || visible.contains(&r.entity_id)).collect())
 }
 
 #[derive(Queryable, Selectable)]

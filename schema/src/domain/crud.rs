@@ -47,8 +47,17 @@ pub trait Entity: Sized + Clone {
     /// Stamps a new record with its creator, where the entity records one.
     fn on_create(&mut self, _actor: &Actor) {}
 
-    /// Rules about which records this actor may write beyond the scope (partner scoping).
-    fn authorize(_actor: &Actor, _record: &Self, _conn: &mut DbConnection) -> DomainResult<()> {
+    /// Whether this caller may work with records of this kind at all, beyond the scope: asked
+    /// before the body is read (partner scoping: a placement token must name its `org`).
+    fn check_caller(_actor: &Actor) -> DomainResult<()> {
+        Ok(())
+    }
+    /// Whether the caller may see this record; one it may not is not found (partner scoping).
+    fn check_visible(_actor: &Actor, _record: &Self, _conn: &mut DbConnection) -> DomainResult<()> {
+        Ok(())
+    }
+    /// Whether the caller may write this record as it would be after the write.
+    fn check_writable(_actor: &Actor, _record: &Self, _conn: &mut DbConnection) -> DomainResult<()> {
         Ok(())
     }
 }
@@ -93,20 +102,45 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-pub fn get<E: Entity>(db: &Db, actor: Option<&Actor>, key: &str) -> DomainResult<E> {
-    if let Some(scope) = E::READ_SCOPE {
-        require(actor, scope)?;
+/// The caller a write of `E` needs, checked before anything else: authenticated (401), with
+/// the scope (403), and allowed to write records of this kind at all (403).
+pub fn writer<E: Entity>(actor: Option<&Actor>) -> DomainResult<&Actor> {
+    let actor = require(actor, E::WRITE_SCOPE)?;
+    E::check_caller(actor)?;
+    Ok(actor)
+}
+
+/// The caller a read of `E` needs, checked before anything else: none for public reference
+/// data, else authenticated, with the scope and allowed records of this kind.
+pub fn reader<E: Entity>(actor: Option<&Actor>) -> DomainResult<Option<&Actor>> {
+    match E::READ_SCOPE {
+        Some(scope) => {
+            let actor = require(actor, scope)?;
+            E::check_caller(actor)?;
+            Ok(Some(actor))
+        }
+        None => Ok(None),
     }
+}
+
+pub fn get<E: Entity>(db: &Db, actor: Option<&Actor>, key: &str) -> DomainResult<E> {
+    let reader = reader::<E>(actor)?;
     check_key(key)?;
-    db.read(|c| E::find(c, key)?.ok_or_else(|| DomainError::not_found(E::NAME, key)))
+    db.read(|c| {
+        let record = E::find(c, key)?.ok_or_else(|| DomainError::not_found(E::NAME, key))?;
+        if let Some(actor) = reader {
+            E::check_visible(actor, &record, c)?;
+        }
+        Ok(record)
+    })
 }
 
 pub fn create<E: Entity>(db: &Db, actor: Option<&Actor>, input: E::Input) -> DomainResult<E> {
-    let actor = require(actor, E::WRITE_SCOPE)?;
+    let actor = writer::<E>(actor)?;
     db.write(|c| {
         let mut record = build::<E>(c, input, None)?;
         record.on_create(actor);
-        E::authorize(actor, &record, c)?;
+        E::check_writable(actor, &record, c)?;
         record.insert(c)?;
         audit::record::<E::View, E::View>(c, actor, Action::Create, subject(&record), None, Some(&record.view()))?;
         Ok(record)
@@ -159,8 +193,8 @@ fn replace<E: Entity>(
     action: Action,
 ) -> DomainResult<E> {
     let record = build::<E>(c, input, Some(&current))?;
-    E::authorize(actor, &current, c)?;
-    E::authorize(actor, &record, c)?;
+    // Moving a record needs the caller's reach at both ends: `load` checked the old.
+    E::check_writable(actor, &record, c)?;
     if record.update(c, expected_version)? == 0 {
         // Someone committed between our read and our write.
         let now = E::find(c, current.id())?.ok_or_else(|| DomainError::not_found(E::NAME, current.id()))?;
@@ -170,9 +204,12 @@ fn replace<E: Entity>(
     Ok(record)
 }
 
-fn load<E: Entity>(c: &mut DbConnection, key: &str) -> DomainResult<E> {
+/// The record a write changes, if the caller may see it (else it is not found).
+fn load<E: Entity>(c: &mut DbConnection, actor: &Actor, key: &str) -> DomainResult<E> {
     check_key(key)?;
-    E::find(c, key)?.ok_or_else(|| DomainError::not_found(E::NAME, key))
+    let record = E::find(c, key)?.ok_or_else(|| DomainError::not_found(E::NAME, key))?;
+    E::check_visible(actor, &record, c)?;
+    Ok(record)
 }
 
 /// A change to a record: every writable field (PUT), or a JSON merge patch (RFC 7396) over
@@ -192,13 +229,13 @@ pub fn update<E: Entity>(
     change: Change<E::Input>,
     action: Action,
 ) -> DomainResult<E> {
-    let actor = require(actor, E::WRITE_SCOPE)?;
+    let actor = writer::<E>(actor)?;
     if matches!(&change, Change::Patch(p) if !p.is_object()) {
         return Err(DomainError::invalid("body", "a merge patch must be a JSON object"));
     }
     let expected = expected.into();
     db.write(|c| {
-        let current: E = load(c, key)?;
+        let current: E = load(c, actor, key)?;
         check_version(&current, &expected)?;
         let input = match change {
             Change::Replace(input) => input,
@@ -214,12 +251,11 @@ pub fn update<E: Entity>(
 }
 
 pub fn delete<E: Entity>(db: &Db, actor: Option<&Actor>, key: &str, expected: impl Into<Expected>) -> DomainResult<()> {
-    let actor = require(actor, E::WRITE_SCOPE)?;
+    let actor = writer::<E>(actor)?;
     let expected = expected.into();
     db.write(|c| {
-        let current: E = load(c, key)?;
+        let current: E = load(c, actor, key)?;
         check_version(&current, &expected)?;
-        E::authorize(actor, &current, c)?;
         if current.delete(c)? == 0 {
             return Err(DomainError::VersionMismatch { current: -1, expected: expected.version });
         }

@@ -8,4 +8,5 @@ pub mod lookups;
 pub mod organisations;
 pub mod placements;
 pub mod practices;
+pub mod reach;
 pub mod window;

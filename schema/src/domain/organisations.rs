@@ -307,27 +307,39 @@ pub fn contains_over(db: &Db, parent: &str, member: &str, period: &PeriodQuery) 
     })
 }
 
-/// Whether the periods (sorted by start) cover every day of `from..=to`.
-fn covers(periods: &[(NaiveDate, Option<NaiveDate>)], from: NaiveDate, to: Option<NaiveDate>) -> bool {
-    // The first day not yet known to be covered.
-    let mut next = from;
-    for (start, end) in periods {
-        if *start > next {
-            return false;
+/// Whether the periods (sorted by start) cover every day of `from..=to` (`to` absent: every
+/// day from `from` on).
+pub(crate) fn covers(periods: &[(NaiveDate, Option<NaiveDate>)], from: NaiveDate, to: Option<NaiveDate>) -> bool {
+    merged(periods).iter().any(|span| span_covers(*span, from, to))
+}
+
+/// Whether one unbroken span holds every day of `from..=to`.
+pub(crate) fn span_covers(span: (NaiveDate, Option<NaiveDate>), from: NaiveDate, to: Option<NaiveDate>) -> bool {
+    let (start, end) = span;
+    start <= from
+        && match (end, to) {
+            (None, _) => true,
+            (Some(end), Some(to)) => to <= end,
+            (Some(_), None) => false,
         }
-        match end {
-            None => return true,
-            Some(e) if *e >= next => match e.checked_add_days(Days::new(1)) {
-                Some(after) => next = after,
-                None => return true,
-            },
-            Some(_) => {}
-        }
-        if to.is_some_and(|t| next > t) {
-            return true;
+}
+
+/// Periods (sorted by start) joined where one ends the day before the next starts, or they
+/// overlap: the unbroken spans they make.
+pub(crate) fn merged(periods: &[(NaiveDate, Option<NaiveDate>)]) -> Vec<(NaiveDate, Option<NaiveDate>)> {
+    let mut spans: Vec<(NaiveDate, Option<NaiveDate>)> = Vec::new();
+    for &(start, end) in periods {
+        match spans.last_mut() {
+            // The last span runs on without end (and absorbs the rest), or reaches this one.
+            Some(last)
+                if last.1.is_none_or(|e| e.checked_add_days(Days::new(1)).is_none_or(|after| start <= after)) =>
+            {
+                last.1 = last.1.zip(end).map(|(a, b)| a.max(b));
+            }
+            _ => spans.push((start, end)),
         }
     }
-    false
+    spans
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::reach::{reach_filter, Reach};
 use crate::actor::{require, Actor, Scope};
 use crate::audit::Action;
 use crate::db::{Db, MultiBackend};
@@ -96,8 +97,9 @@ macro_rules! placement_filters {
 pub(crate) use placement_filters;
 
 /// The placement filters, as a query to page, count or batch.
-pub(crate) fn filtered(query: &PlacementQuery) -> placements::BoxedQuery<'static, MultiBackend> {
-    placement_filters!(placements::table.into_boxed::<MultiBackend>(), query)
+/// The placements matching the filters that the caller reaches.
+pub(crate) fn filtered(query: &PlacementQuery, reach: &Reach) -> placements::BoxedQuery<'static, MultiBackend> {
+    reach_filter!(placement_filters!(placements::table.into_boxed::<MultiBackend>(), query), reach, MultiBackend)
 }
 
 pub(crate) fn window(query: &PlacementQuery) -> DomainResult<ListWindow> {
@@ -114,10 +116,10 @@ fn cursor_value(window: &ListWindow, r: &PlacementRow) -> (SortValue, String) {
 }
 
 pub fn list(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainResult<Page<Placement>> {
+    let reach = reader(db, actor)?;
     crate::validate::check_filters(query)?;
-    require(actor, Scope::PlacementsRead)?;
     let window = window(query)?;
-    let q = filtered(query);
+    let q = filtered(query, &reach);
     let rows: Vec<PlacementRow> = db.read(|c| {
         let q = match window.sort.as_str() {
             "startDate" => keyset!(q, &window, placements::start_date, placements::id, parse_date),
@@ -129,11 +131,25 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainRes
     Ok(window.finish(rows, |r| cursor_value(&window, r)).map(PlacementRow::into_view))
 }
 
+/// A reader of placements: `placements:read`, acting for an organisation or `admin`; what it
+/// reaches.
+pub(crate) fn reader(db: &Db, actor: Option<&Actor>) -> DomainResult<Reach> {
+    Reach::for_actor(db, check_reader(actor)?)
+}
+
+/// The caller a read of placements needs, checked before anything else: authenticated (401),
+/// with `placements:read` (403), acting for an organisation or `admin` (403).
+pub fn check_reader(actor: Option<&Actor>) -> DomainResult<&Actor> {
+    let actor = require(actor, Scope::PlacementsRead)?;
+    super::reach::require_org(actor)?;
+    Ok(actor)
+}
+
 /// How many placements match the filters (the paging fields are ignored).
 pub fn count(db: &Db, actor: Option<&Actor>, query: &PlacementQuery) -> DomainResult<i64> {
+    let reach = reader(db, actor)?;
     crate::validate::check_filters(query)?;
-    require(actor, Scope::PlacementsRead)?;
-    let q = filtered(query);
+    let q = filtered(query, &reach);
     db.read(|c| Ok(q.count().get_result(c)?))
 }
 
@@ -256,12 +272,13 @@ pub(crate) use ranked_after;
 /// window's cursor, ranked within each parent in the window's order.
 pub(crate) fn ranked(
     query: &PlacementQuery,
+    reach: &Reach,
     parent: PlacementParent,
     restrict: impl FnOnce(placements::BoxedQuery<'static, MultiBackend>) -> placements::BoxedQuery<'static, MultiBackend>,
 ) -> DomainResult<(ListWindow, Ranked)> {
     crate::validate::check_filters(query)?;
     let window = window(query)?;
-    let ranked = ranked_after!(restrict(filtered(query)), &window, parent);
+    let ranked = ranked_after!(restrict(filtered(query, reach)), &window, parent);
     Ok((window, ranked))
 }
 
@@ -303,8 +320,8 @@ pub fn pages_by_parent(
     query: &PlacementQuery,
     with_roles: bool,
 ) -> DomainResult<ParentPages> {
-    require(actor, Scope::PlacementsRead)?;
-    let (window, inner) = ranked(query, parent, |q| parent.restrict(q, keys.to_vec()))?;
+    let reach = reader(db, actor)?;
+    let (window, inner) = ranked(query, &reach, parent, |q| parent.restrict(q, keys.to_vec()))?;
     if keys.is_empty() {
         return Ok(ParentPages::default());
     }
@@ -333,12 +350,12 @@ pub fn counts_by_parent(
     keys: &[String],
     query: &PlacementQuery,
 ) -> DomainResult<HashMap<String, i64>> {
+    let reach = reader(db, actor)?;
     crate::validate::check_filters(query)?;
-    require(actor, Scope::PlacementsRead)?;
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let q = parent.restrict(filtered(query), keys.to_vec());
+    let q = parent.restrict(filtered(query, &reach), keys.to_vec());
     let key = super::window::GroupKey(parent.column());
     let inner = q.select(key);
     let rows: Vec<(Option<String>, i64)> = db.read(|c| Ok(super::window::count_per_group(inner).load(c)?))?;

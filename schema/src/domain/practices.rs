@@ -12,6 +12,7 @@ use utoipa::IntoParams;
 use super::placements::{
     self as placement_queries, placement_filters, ranked_after, ParentPages, PlacementParent, PlacementQuery,
 };
+use super::reach::{reach_filter, Reach};
 use super::window::{AllColumns, MembersWithPlacements};
 use crate::actor::{Actor, Scope};
 use crate::db::{Db, DbConnection, MultiBackend};
@@ -180,8 +181,13 @@ pub fn members_with_placements(
     query: &PracticeQuery,
     placements: &PlacementQuery,
 ) -> DomainResult<(MemberPages, Option<ParentPages>)> {
-    let nested = actor.is_some_and(|a| a.has(Scope::PlacementsRead)).then_some(placements);
-    members(db, codes, query, nested)
+    // Placements come in the same statement only for a caller who may read them; any other
+    // caller is refused by the nested field's own read.
+    let reach = match actor.filter(|a| a.has(Scope::PlacementsRead)) {
+        Some(a) => Reach::for_actor(db, a).ok(),
+        None => None,
+    };
+    members(db, codes, query, reach.as_ref().map(|r| (placements, r)))
 }
 
 /// A row of [`MembersWithPlacements`]: the member and its group, then a placement, its rank
@@ -199,15 +205,15 @@ fn members(
     db: &Db,
     codes: &[String],
     query: &PracticeQuery,
-    nested: Option<&PlacementQuery>,
+    nested: Option<(&PlacementQuery, &Reach)>,
 ) -> DomainResult<(MemberPages, Option<ParentPages>)> {
     crate::validate::check_filters(query)?;
-    if let Some(p) = &nested {
+    if let Some((p, _)) = &nested {
         crate::validate::check_filters(p)?;
     }
     let window = window(query)?;
     let nested = match nested {
-        Some(pq) => Some((pq, placement_queries::window(pq)?)),
+        Some((pq, reach)) => Some((pq, placement_queries::window(pq)?, reach)),
         None => None,
     };
     if codes.is_empty() {
@@ -256,9 +262,10 @@ fn members(
     // practice that is a member of the groups on the day (a superset of the pages; the join
     // keeps the members').
     macro_rules! with_placements {
-        ($backend:ty, $pq:expr, $pw:expr) => {{
+        ($backend:ty, $pq:expr, $pw:expr, $reach:expr) => {{
             let pw: &ListWindow = $pw;
-            let restricted = placement_filters!(placements::table.into_boxed::<$backend>(), $pq).filter(
+            let reached = reach_filter!(placements::table.into_boxed::<$backend>(), $reach, $backend);
+            let restricted = placement_filters!(reached, $pq).filter(
                 placements::host_code.eq_any(
                     aff::table
                         .filter(aff::parent_code.eq_any(codes.to_vec()))
@@ -283,7 +290,7 @@ fn members(
         ($c:expr, $backend:ty) => {{
             let (rows, joined): MembersRead = match &nested {
                 None => (members!($backend, true).load($c)?, None),
-                Some((pq, pw)) => split_members(with_placements!($backend, pq, pw).load($c)?),
+                Some((pq, pw, reach)) => split_members(with_placements!($backend, pq, pw, reach).load($c)?),
             };
             // Totals count every matching member before the cursor: the same rows when there
             // is no cursor, one more statement when there is.
@@ -320,7 +327,7 @@ fn members(
         })
         .collect();
     let placements = match (joined, nested) {
-        (Some(rows), Some((_, pw))) => {
+        (Some(rows), Some((_, pw, _))) => {
             let on_pages: Vec<String> =
                 pages.values().flat_map(|(page, _)| page.items.iter().map(|p| p.ods_code.clone())).collect();
             let mut roles = HashMap::new();

@@ -287,6 +287,18 @@ impl Entity for PlacementRow {
             notes: v.notes,
         }
     }
+    fn check_caller(actor: &crate::actor::Actor) -> DomainResult<()> {
+        crate::domain::reach::require_org(actor)
+    }
+
+    fn check_visible(actor: &crate::actor::Actor, record: &Self, conn: &mut DbConnection) -> DomainResult<()> {
+        crate::domain::reach::Reach::of(conn, actor)?.check_visible(record)
+    }
+
+    fn check_writable(actor: &crate::actor::Actor, record: &Self, conn: &mut DbConnection) -> DomainResult<()> {
+        crate::domain::reach::Reach::of(conn, actor)?.check_writable(record)
+    }
+
     fn on_create(&mut self, actor: &crate::actor::Actor) {
         self.created_by = actor.subject.clone();
     }
