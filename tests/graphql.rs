@@ -39,7 +39,8 @@ fn sdl_matches_committed_file() {
         "type PracticeConnection",
         "totalCount: Int!",
         "\tcreatePractice(\n",
-        "\t\tinput: PracticeInput!\n\t): Practice!\n",
+        "\t\tinput: PracticeInput!,\n",
+        "\t\tidempotencyKey: String\n\t): Practice!\n",
         "\tendPlacement(\n",
         "\t\tinput: EndPlacementInput!\n\t): Placement!\n",
     ] {

@@ -12,6 +12,7 @@ mod graphql;
 mod graphql_tools;
 mod groups;
 mod http;
+mod idempotency;
 mod keys;
 mod organisations;
 mod placements;

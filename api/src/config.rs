@@ -112,6 +112,9 @@ pub struct ServeArgs {
     /// any). Unset: no cross-origin access.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "")]
     pub cors_allowed_origins: String,
+    /// How long an `Idempotency-Key` is remembered, e.g. 3600, 30m, 24h, 7d.
+    #[arg(long, env = "IDEMPOTENCY_TTL", default_value = "24h", value_parser = parse_ttl)]
+    pub idempotency_ttl: u64,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

@@ -32,12 +32,13 @@ pub struct AppState {
     pub auth: AuthConfig,
     pub graphql: graphql::Graphql,
     pub cors: http::cors::CorsConfig,
+    pub idempotency: rest::idempotency::IdempotencyConfig,
 }
 
 impl AppState {
     pub fn new(db: Db, auth: AuthConfig, graphql_limits: graphql::GraphqlLimits) -> AppState {
         let graphql = graphql::Graphql::new(&db, graphql_limits);
-        AppState { db, auth, graphql, cors: Default::default() }
+        AppState { db, auth, graphql, cors: Default::default(), idempotency: Default::default() }
     }
 
     pub fn with_cors(mut self, cors: http::cors::CorsConfig) -> AppState {
@@ -63,6 +64,7 @@ pub fn app(
         .app_data(web::Data::new(state.db.clone()))
         .app_data(web::Data::new(state.auth.clone()))
         .app_data(web::Data::new(state.graphql.clone()))
+        .app_data(web::Data::new(state.idempotency))
         .app_data(web::PayloadConfig::new(rest::body::MAX_BODY_BYTES))
         .app_data(
             web::PathConfig::default()

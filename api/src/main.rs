@@ -107,7 +107,8 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
     if cors.enabled() {
         tracing::info!(origins = %cors.origins.join(", "), "CORS on");
     }
-    let state = AppState::new(db, auth, args.graphql.limits()).with_cors(cors);
+    let mut state = AppState::new(db, auth, args.graphql.limits()).with_cors(cors);
+    state.idempotency.ttl = std::time::Duration::from_secs(args.idempotency_ttl);
     let bind = args.bind.clone();
     let workers = args.workers;
     actix_web::rt::System::new().block_on(async move {

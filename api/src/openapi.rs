@@ -119,6 +119,18 @@ pub struct IfMatch(
     String,
 );
 
+/// The `Idempotency-Key` header every POST takes.
+#[derive(utoipa::IntoParams)]
+#[into_params(names("Idempotency-Key"), parameter_in = Header)]
+#[allow(dead_code)] // read by the contract only
+pub struct IdempotencyKey(
+    /// Makes a retry safe: a retry with the same key and request (1 to 255 visible ASCII
+    /// characters, e.g. a UUID) gets the first answer again, with `Idempotent-Replayed: true`,
+    /// and writes nothing. The same key with another request is 422; one still running, 409.
+    /// Keys belong to the token's subject and are kept for `IDEMPOTENCY_TTL` (default 24 h).
+    Option<String>,
+);
+
 /// A named set of the responses several operations answer with alike.
 macro_rules! response_set {
     ($(#[$doc:meta])* $name:ident = [$($part:ty),+ $(,)?]) => {

@@ -241,6 +241,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (subject, idempotency_key) {
+        subject -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        claim -> Text,
+        claimed_at -> Timestamp,
+        status -> Nullable<Integer>,
+        headers -> Nullable<Text>,
+        body -> Nullable<Text>,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     practice_details,

@@ -5,6 +5,7 @@ use async_graphql::{Context, InputObject, InputType, Object, Result, SimpleObjec
 use pcr_schema::audit::Action;
 use pcr_schema::date::Date;
 use pcr_schema::domain::crud::{self, Change, Entity};
+use pcr_schema::domain::idempotency::{self, Claimed, StoredResponse};
 use pcr_schema::domain::placements as placement_queries;
 use pcr_schema::models::federation::{FederationInput, FederationRow, PcnInput, PcnRow};
 use pcr_schema::models::ict::{IctRow, IntegratedCareTeamInput};
@@ -23,6 +24,7 @@ use super::types::{
     PcnNode, PlacementNode, PracticeNode, ProgrammeNode, RoleNode,
 };
 use super::{actor, db, decode_global_id};
+use crate::rest::idempotency::{digest, IdempotencyConfig};
 
 /// Replace a record's writable fields, if it is still at `expectedVersion`.
 #[derive(InputObject)]
@@ -79,12 +81,39 @@ fn key_of(key: String) -> String {
     decode_global_id(&key.clone().into()).map(|(_, k)| k).unwrap_or(key)
 }
 
-async fn create<E: Entity + Send + 'static>(ctx: &Context<'_>, input: E::Input) -> Result<E>
+/// Creates once per `idempotency_key`: a retry with the same key and input answers with the
+/// record the first call created (as it is now); the same key with other input is BAD_USER_INPUT;
+/// one still running is CONFLICT. A call that fails gives its key back.
+async fn create<E: Entity + Send + 'static>(
+    ctx: &Context<'_>,
+    input: E::Input,
+    idempotency_key: Option<String>,
+) -> Result<E>
 where
     E::Input: Send,
 {
     let (db, actor) = (db(ctx)?, actor(ctx));
-    domain(move || crud::create::<E>(&db, actor.as_ref(), input))
+    let Some(key) = idempotency_key else {
+        return domain(move || crud::create::<E>(&db, actor.as_ref(), input));
+    };
+    let ttl = ctx.data_opt::<IdempotencyConfig>().copied().unwrap_or_default().ttl;
+    domain(move || {
+        let caller = crud::writer::<E>(actor.as_ref())?;
+        let body = serde_json::to_vec(&input).unwrap_or_default();
+        let print = digest(&[b"graphql", E::NAME.as_bytes(), &body]);
+        let claim = match idempotency::claim(&db, &caller.subject, &key, &print, ttl)? {
+            Claimed::Replay(first) => return crud::get::<E>(&db, actor.as_ref(), &first.body),
+            Claimed::New(claim) => claim,
+        };
+        let created = crud::create_then::<E, ()>(&db, actor.as_ref(), input, |c, rec| {
+            let answer = StoredResponse { status: 201, headers: Vec::new(), body: rec.id().to_string() };
+            idempotency::complete(c, &claim, &answer)
+        });
+        if created.is_err() {
+            let _ = idempotency::release(&db, &claim);
+        }
+        created.map(|(record, ())| record)
+    })
 }
 
 async fn update<E: Entity + Send + 'static>(ctx: &Context<'_>, input: UpdateInput<E::Input>) -> Result<E>
@@ -129,8 +158,10 @@ macro_rules! mutation_root {
                     &self,
                     ctx: &Context<'_>,
                     #[graphql(desc = "The new record's fields")] input: $input,
+                    #[graphql(desc = "Makes retries safe: a retry with the same key and input gets the record the first call created, without a second write")]
+                    idempotency_key: Option<String>,
                 ) -> Result<$node> {
-                    Ok($node(create::<$row>(ctx, input).await?.view()))
+                    Ok($node(create::<$row>(ctx, input, idempotency_key).await?.view()))
                 }
                 #[doc = $update_desc]
                 async fn $update(
@@ -156,8 +187,10 @@ macro_rules! mutation_root {
                 &self,
                 ctx: &Context<'_>,
                 #[graphql(desc = "The new placement's fields")] input: PlacementInput,
+                #[graphql(desc = "Makes retries safe: a retry with the same key and input gets the placement the first call created, without a second write")]
+                idempotency_key: Option<String>,
             ) -> Result<PlacementNode> {
-                Ok(PlacementNode(create::<PlacementRow>(ctx, input).await?.view()))
+                Ok(PlacementNode(create::<PlacementRow>(ctx, input, idempotency_key).await?.view()))
             }
 
             /// Replaces a placement's writable fields. Needs `placements:write`.

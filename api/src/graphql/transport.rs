@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::loaders::request_loader;
 use super::{executor, playground, Caller, Graphql};
 use crate::http::negotiate::preferred;
+use crate::rest::idempotency::IdempotencyConfig;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -150,6 +151,7 @@ async fn run(
         return refuse(req, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the service is shutting down");
     };
     let (graphql, db) = (graphql.get_ref().clone(), db.get_ref().clone());
+    let keys = req.app_data::<web::Data<IdempotencyConfig>>().map(|c| *c.get_ref()).unwrap_or_default();
     let ran = web::block(move || {
         let _permit = permit;
         let prepared = graphql.documents.prepare(&mut request);
@@ -168,7 +170,7 @@ async fn run(
         } else {
             let db = db.pinned()?;
             let loader = request_loader(db.clone(), caller.0.clone());
-            let request = request.data(db).data(loader).data(Caller(caller.0));
+            let request = request.data(db).data(loader).data(Caller(caller.0)).data(keys);
             let schema = if prepared.validated() { &graphql.checked } else { &graphql.schema };
             executor::block_on(schema.execute(request))
         };

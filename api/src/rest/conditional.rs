@@ -5,10 +5,11 @@
 //! again), and a client holding the old tag would be told nothing had changed. Lists carry
 //! a weak ETag over the page's bytes.
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use pcr_schema::domain::crud::Expected;
+use pcr_schema::domain::idempotency::StoredResponse;
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -45,18 +46,15 @@ pub fn one<T: Serialize>(req: &HttpRequest, version: i32, id: &str, body: &T) ->
     with_etag(req, StatusCode::OK, &etag(version, id), body, true)
 }
 
-/// 201 with an ETag and `Location`.
-pub fn created<T: Serialize>(req: &HttpRequest, version: i32, id: &str, location: &str, body: &T) -> HttpResponse {
-    let mut res = with_etag(req, StatusCode::CREATED, &etag(version, id), body, false);
-    if let Ok(v) = HeaderValue::from_str(location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    res
+/// 201 with an ETag and `Location`, as kept for a retry.
+pub fn created<T: Serialize>(version: i32, id: &str, location: &str, body: &T) -> StoredResponse {
+    let headers = vec![("etag".to_string(), etag(version, id)), ("location".to_string(), location.to_string())];
+    super::idempotency::json_response(StatusCode::CREATED, headers, body)
 }
 
-/// 200 after a write, with the new ETag.
-pub fn written<T: Serialize>(req: &HttpRequest, version: i32, id: &str, body: &T) -> HttpResponse {
-    with_etag(req, StatusCode::OK, &etag(version, id), body, false)
+/// 200 after a write, with the new ETag, as kept for a retry.
+pub fn written<T: Serialize>(version: i32, id: &str, body: &T) -> StoredResponse {
+    super::idempotency::json_response(StatusCode::OK, vec![("etag".to_string(), etag(version, id))], body)
 }
 
 fn with_etag<T: Serialize>(

@@ -8,7 +8,7 @@ use pcr_schema::domain::crud::{self, Entity};
 use pcr_schema::Db;
 
 use super::params::{parse, NoParams};
-use super::{blocking, body, conditional};
+use super::{blocking, body, conditional, idempotency};
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::http::negotiate::{negotiate, Format};
@@ -45,9 +45,21 @@ where
     writer::<E>(&req, &caller)?;
     let input: E::Input = body::json(&req, &bytes)?;
     let db = db.get_ref().clone();
-    let rec: E = blocking(move || crud::create::<E>(&db, caller.actor(), input)).await?;
-    let location = format!("{}/{}", req.path().trim_end_matches('/'), rec.id());
-    Ok(conditional::created(&req, rec.version(), rec.id(), &location, &rec.view()))
+    let collection = req.path().trim_end_matches('/').to_string();
+    let actor = caller.clone();
+    idempotency::once(&req, &caller, &bytes, move |claim| async move {
+        blocking(move || {
+            let (_, answer) = crud::create_then::<E, _>(&db, actor.actor(), input, |c, rec| {
+                let location = format!("{collection}/{}", rec.id());
+                let answer = conditional::created(rec.version(), rec.id(), &location, &rec.view());
+                claim.map(|claim| pcr_schema::domain::idempotency::complete(c, &claim, &answer)).transpose()?;
+                Ok(answer)
+            })?;
+            Ok(answer)
+        })
+        .await
+    })
+    .await
 }
 
 /// PUT and PATCH: `read` takes the change from the body.
@@ -69,7 +81,7 @@ where
     let db = db.get_ref().clone();
     let rec: E =
         blocking(move || crud::update::<E>(&db, caller.actor(), &key, expected, change, Action::Update)).await?;
-    Ok(conditional::written(&req, rec.version(), rec.id(), &rec.view()))
+    Ok(idempotency::into_response(&conditional::written(rec.version(), rec.id(), &rec.view())))
 }
 
 pub async fn delete_one<E>(req: HttpRequest, caller: Caller, db: web::Data<Db>, key: String) -> ApiResult<HttpResponse>
@@ -130,9 +142,10 @@ macro_rules! entity_handlers {
 
         #[utoipa::path(post, path = $coll, tag = $tag, operation_id = concat!("create", $name),
             summary = concat!("Create ", $noun),
-            description = concat!("Creates a record and answers with it, its `ETag` and its `Location`. Needs the `", $scope, "` scope. Every invalid field is reported at once."),
+            description = concat!("Creates a record and answers with it, its `ETag` and its `Location`. Needs the `", $scope, "` scope. Every invalid field is reported at once. Send an `Idempotency-Key` to make retries safe."),
             request_body(content = $I, example = $example),
             security(("bearer" = [$scope])),
+            params($crate::openapi::IdempotencyKey),
             responses(
                 (status = 201, description = "Created", body = $V,
                     headers(("ETag" = String, description = "The record's version and id"), ("Location" = String, description = "Where to read it"))),

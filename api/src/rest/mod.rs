@@ -7,6 +7,7 @@ pub mod conditional;
 pub mod crud;
 pub mod examples;
 pub mod groups;
+pub mod idempotency;
 pub mod list;
 pub mod memberships;
 pub mod organisations;

@@ -6,8 +6,11 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
+use pcr_schema::domain::crud::Then;
+use pcr_schema::domain::idempotency;
 use pcr_schema::domain::placements::{self as queries, PlacementParent, PlacementQuery};
 use pcr_schema::models::placement::Placement;
+use pcr_schema::models::placement::PlacementRow;
 use pcr_schema::{Db, DomainResult};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -20,8 +23,8 @@ use crate::auth::{caller_of, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::http::resource::Resource;
 use crate::openapi::{
-    BadRequest, Forbidden, ListOk, NotAcceptable, NotFound, PreconditionFailed, PreconditionRequired, Unauthorized,
-    Unprocessable, UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, ListOk, NotAcceptable, NotFound, PreconditionFailed, PreconditionRequired,
+    Unauthorized, Unprocessable, UnsupportedMediaType,
 };
 
 pub mod item {
@@ -120,11 +123,10 @@ pub struct EndPlacement {
     request_body(content = EndPlacement, description = "Optional; an empty body ends it today",
         example = crate::rest::examples::end_placement),
     security(("bearer" = ["placements:write"])),
-    params(("key" = String, Path, description = "Placement id"),
-           ("If-Match" = String, Header, description = "The ETag last read")),
+    params(("key" = String, Path, description = "Placement id"), crate::openapi::IfMatch, crate::openapi::IdempotencyKey),
     responses(
         (status = 200, description = "Ended", body = Placement, headers(("ETag" = String, description = "The new version and id"))),
-        BadRequest, Unauthorized, Forbidden, NotFound, PreconditionFailed, UnsupportedMediaType, Unprocessable,
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, UnsupportedMediaType, Unprocessable,
         PreconditionRequired,
     ))]
 pub async fn end(
@@ -139,8 +141,19 @@ pub async fn end(
     let expected = conditional::if_match(&req)?;
     let input: EndPlacement = if bytes.is_empty() { EndPlacement::default() } else { body::json(&req, &bytes)? };
     let db = db.get_ref().clone();
-    let rec = blocking(move || queries::end(&db, caller.actor(), &key, expected, input.end_date)).await?;
-    Ok(conditional::written(&req, rec.version, &rec.id, &rec.view()))
+    let actor = caller.clone();
+    super::idempotency::once(&req, &caller, &bytes, move |claim| async move {
+        blocking(move || {
+            let then: Then<'_, PlacementRow, _> = Box::new(move |c, rec| {
+                let answer = conditional::written(rec.version, &rec.id, &rec.view());
+                claim.map(|claim| idempotency::complete(c, &claim, &answer)).transpose()?;
+                Ok(answer)
+            });
+            Ok(queries::end_then(&db, actor.actor(), &key, expected, input.end_date, then)?.1)
+        })
+        .await
+    })
+    .await
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -136,6 +136,20 @@ pub fn get<E: Entity>(db: &Db, actor: Option<&Actor>, key: &str) -> DomainResult
 }
 
 pub fn create<E: Entity>(db: &Db, actor: Option<&Actor>, input: E::Input) -> DomainResult<E> {
+    create_then::<E, ()>(db, actor, input, |_, _| Ok(())).map(|(record, ())| record)
+}
+
+/// What runs in a write's transaction after it, with the record as written: to record the
+/// answer to an idempotent request beside the write.
+pub type Then<'a, E, T> = Box<dyn FnOnce(&mut DbConnection, &E) -> DomainResult<T> + Send + 'a>;
+
+/// [`create`], then `then` in the same transaction.
+pub fn create_then<E: Entity, T>(
+    db: &Db,
+    actor: Option<&Actor>,
+    input: E::Input,
+    then: impl FnOnce(&mut DbConnection, &E) -> DomainResult<T>,
+) -> DomainResult<(E, T)> {
     let actor = writer::<E>(actor)?;
     db.write(|c| {
         let mut record = build::<E>(c, input, None)?;
@@ -143,7 +157,8 @@ pub fn create<E: Entity>(db: &Db, actor: Option<&Actor>, input: E::Input) -> Dom
         E::check_writable(actor, &record, c)?;
         record.insert(c)?;
         audit::record::<E::View, E::View>(c, actor, Action::Create, subject(&record), None, Some(&record.view()))?;
-        Ok(record)
+        let after = then(c, &record)?;
+        Ok((record, after))
     })
 }
 
@@ -229,11 +244,24 @@ pub fn update<E: Entity>(
     change: Change<E::Input>,
     action: Action,
 ) -> DomainResult<E> {
+    let then = Box::new(|_: &mut DbConnection, _: &E| Ok(()));
+    update_then::<E, ()>(db, actor, key, expected.into(), change, action, then).map(|(record, ())| record)
+}
+
+/// [`update`], then `then` in the same transaction.
+pub fn update_then<E: Entity, T>(
+    db: &Db,
+    actor: Option<&Actor>,
+    key: &str,
+    expected: Expected,
+    change: Change<E::Input>,
+    action: Action,
+    then: Then<'_, E, T>,
+) -> DomainResult<(E, T)> {
     let actor = writer::<E>(actor)?;
     if matches!(&change, Change::Patch(p) if !p.is_object()) {
         return Err(DomainError::invalid("body", "a merge patch must be a JSON object"));
     }
-    let expected = expected.into();
     db.write(|c| {
         let current: E = load(c, actor, key)?;
         check_version(&current, &expected)?;
@@ -246,7 +274,9 @@ pub fn update<E: Entity>(
                 from_json_value(doc)?
             }
         };
-        replace(c, actor, current, expected.version, input, action)
+        let record = replace(c, actor, current, expected.version, input, action)?;
+        let after = then(c, &record)?;
+        Ok((record, after))
     })
 }
 

@@ -4,6 +4,7 @@ pub mod catalogue;
 pub mod changes;
 pub mod crud;
 pub mod groups;
+pub mod idempotency;
 pub mod lookups;
 pub mod organisations;
 pub mod placements;

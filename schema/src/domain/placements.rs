@@ -371,7 +371,20 @@ pub fn end(
     expected: impl Into<super::crud::Expected>,
     end_date: Option<NaiveDate>,
 ) -> DomainResult<PlacementRow> {
+    let then = Box::new(|_: &mut crate::db::DbConnection, _: &PlacementRow| Ok(()));
+    end_then::<()>(db, actor, id, expected.into(), end_date, then).map(|(record, ())| record)
+}
+
+/// [`end`], then `then` in the same transaction.
+pub fn end_then<T>(
+    db: &Db,
+    actor: Option<&Actor>,
+    id: &str,
+    expected: super::crud::Expected,
+    end_date: Option<NaiveDate>,
+    then: super::crud::Then<'_, PlacementRow, T>,
+) -> DomainResult<(PlacementRow, T)> {
     let day = end_date.unwrap_or_else(crate::today);
-    let patch = serde_json::json!({ "endDate": day });
-    super::crud::update::<PlacementRow>(db, actor, id, expected, super::crud::Change::Patch(patch), Action::End)
+    let patch = super::crud::Change::Patch(serde_json::json!({ "endDate": day }));
+    super::crud::update_then::<PlacementRow, T>(db, actor, id, expected, patch, Action::End, then)
 }

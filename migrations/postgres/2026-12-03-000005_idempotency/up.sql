@@ -1,0 +1,17 @@
+-- The Idempotency-Key of every POST, per token subject, in the database so that every
+-- replica sees it: a retry gets the first answer wherever it lands. A request being run
+-- holds its key by `claim` (status NULL); its answer is written in the same transaction as
+-- its write, so the write and the record of it commit together or not at all.
+CREATE TABLE idempotency_keys (
+    subject TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    claim TEXT NOT NULL,
+    claimed_at TIMESTAMP NOT NULL,
+    status INTEGER,
+    headers TEXT,
+    body TEXT,
+    expires_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (subject, idempotency_key)
+);
+CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
