@@ -5,6 +5,7 @@ mod harness;
 
 mod auth;
 mod bad_input;
+mod batch;
 mod concurrency;
 mod contract;
 mod demo;

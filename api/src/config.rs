@@ -115,6 +115,9 @@ pub struct ServeArgs {
     /// How long an `Idempotency-Key` is remembered, e.g. 3600, 30m, 24h, 7d.
     #[arg(long, env = "IDEMPOTENCY_TTL", default_value = "24h", value_parser = parse_ttl)]
     pub idempotency_ttl: u64,
+    /// The largest batch of placements accepted, in bytes.
+    #[arg(long, env = "BATCH_MAX_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub batch_max_bytes: usize,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]
@@ -168,6 +171,18 @@ pub enum Command {
         /// Reject the whole file when any row is malformed (default: skip such rows).
         #[arg(long)]
         strict: bool,
+    },
+    /// Submit a file of placements (CSV, NDJSON or a JSON array, by its extension) for an
+    /// organisation, as `POST /api/v1/placements/batch` would; prints the row report.
+    ImportPlacements {
+        /// The file: `.csv`, `.ndjson` (or `.jsonl`), or `.json`.
+        file: std::path::PathBuf,
+        /// The organisation the placements are submitted for (its scope applies).
+        #[arg(long)]
+        org: String,
+        /// `atomic` (any bad row and nothing is written) or `partial`.
+        #[arg(long, default_value = "atomic")]
+        mode: String,
     },
     /// Mint a development token signed with JWT_HS256_SECRET.
     Token {

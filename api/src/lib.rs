@@ -2,6 +2,7 @@
 //! that the binary and the tests share.
 
 pub mod auth;
+pub mod batch;
 pub mod config;
 pub mod error;
 pub mod graphql;
@@ -33,12 +34,20 @@ pub struct AppState {
     pub graphql: graphql::Graphql,
     pub cors: http::cors::CorsConfig,
     pub idempotency: rest::idempotency::IdempotencyConfig,
+    pub batch: rest::batch::BatchConfig,
 }
 
 impl AppState {
     pub fn new(db: Db, auth: AuthConfig, graphql_limits: graphql::GraphqlLimits) -> AppState {
         let graphql = graphql::Graphql::new(&db, graphql_limits);
-        AppState { db, auth, graphql, cors: Default::default(), idempotency: Default::default() }
+        AppState {
+            db,
+            auth,
+            graphql,
+            cors: Default::default(),
+            idempotency: Default::default(),
+            batch: Default::default(),
+        }
     }
 
     pub fn with_cors(mut self, cors: http::cors::CorsConfig) -> AppState {
@@ -65,6 +74,7 @@ pub fn app(
         .app_data(web::Data::new(state.auth.clone()))
         .app_data(web::Data::new(state.graphql.clone()))
         .app_data(web::Data::new(state.idempotency))
+        .app_data(web::Data::new(state.batch))
         .app_data(web::PayloadConfig::new(rest::body::MAX_BODY_BYTES))
         .app_data(
             web::PathConfig::default()

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Some(Command::ImportOds { file, memberships, strict }) => {
             import_ods(&cli.db, &file, memberships.as_deref(), strict)
         }
+        Some(Command::ImportPlacements { file, org, mode }) => import_placements(&cli.db, &file, &org, &mode),
         Some(Command::Token { sub, org, scope, ttl, auth }) => parse_ttl(&ttl).and_then(|secs| {
             let auth = auth.config()?;
             if secs > auth.max_lifetime_secs {
@@ -81,6 +82,23 @@ fn import_ods(
     Ok(())
 }
 
+fn import_placements(
+    db: &pcr_api::config::DbArgs,
+    file: &std::path::Path,
+    org: &str,
+    mode: &str,
+) -> Result<(), String> {
+    let mode = pcr_schema::domain::batch::BatchMode::parse(mode)
+        .ok_or_else(|| format!("--mode is `{mode}`: atomic or partial"))?;
+    let db = Db::connect(&db.database_url, 2).map_err(|e| e.to_string())?;
+    let report = pcr_api::batch::import_file(&db, file, org, mode)?;
+    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    match report.committed {
+        true => Ok(()),
+        false => Err(format!("{} rows were rejected; nothing was written", report.rejected)),
+    }
+}
+
 fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), String> {
     let backend = Backend::of_url(&db_args.database_url);
     let db = Db::connect(&db_args.database_url, db_args.pool_size()).map_err(|e| e.to_string())?;
@@ -109,6 +127,7 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
     }
     let mut state = AppState::new(db, auth, args.graphql.limits()).with_cors(cors);
     state.idempotency.ttl = std::time::Duration::from_secs(args.idempotency_ttl);
+    state.batch.max_bytes = args.batch_max_bytes;
     let bind = args.bind.clone();
     let workers = args.workers;
     actix_web::rt::System::new().block_on(async move {

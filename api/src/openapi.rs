@@ -50,7 +50,7 @@ use crate::rest::{catalogue, changes, groups, memberships, organisations, placem
         catalogue::role_placements,
         catalogue::list_programmes, catalogue::programme::create, catalogue::programme::get, catalogue::programme::put,
         catalogue::programme::patch, catalogue::programme::delete, catalogue::programme_placements,
-        placements::list, placements::item::create, placements::item::get, placements::item::put, placements::item::patch, placements::end,
+        placements::list, crate::rest::batch::submit, placements::item::create, placements::item::get, placements::item::put, placements::item::patch, placements::end,
         changes::list,
     ),
     components(schemas(

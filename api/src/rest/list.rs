@@ -237,6 +237,8 @@ fn cell(v: Option<&serde_json::Value>) -> String {
     use serde_json::Value;
     match v {
         None | Some(Value::Null) => String::new(),
+        // A cell a spreadsheet would read as a formula is quoted, so it stays text there too.
+        Some(Value::String(s)) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{s}"),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
             a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n")

@@ -1,5 +1,6 @@
 //! REST API under `/api/v1`: one module per resource, shared plumbing here.
 
+pub mod batch;
 pub mod body;
 pub mod catalogue;
 pub mod changes;

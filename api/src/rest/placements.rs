@@ -158,6 +158,7 @@ pub async fn end(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(Resource::new("/placements").get(list).post(item::create).done())
+        .service(Resource::new("/placements/batch").post(super::batch::submit).done())
         .service(Resource::new("/placements/{key}").get(item::get).put(item::put).patch(item::patch).done())
         .service(Resource::new("/placements/{key}/end").post(end).done());
 }

@@ -232,6 +232,7 @@ pub(crate) fn check_code_free(conn: &mut DbConnection, kind: OrgKind, code: &str
 
 /// An external provider a reference resolved to: its code, and its name when it is already
 /// held (`None`: to be created on first use, by [`ensure_external`]).
+#[derive(Debug, Clone)]
 pub(crate) struct Provider {
     pub code: String,
     pub known_name: Option<String>,

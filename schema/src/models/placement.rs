@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::federation::opt_ods;
-use super::organisation::{ensure_external, external_provider, OrganisationRow};
+use super::organisation::{ensure_external, external_provider, OrganisationRow, Provider};
 use super::programme::ProgrammeRow;
 use super::role::RoleRow;
 use crate::actor::Scope;
@@ -223,8 +223,11 @@ impl PlacementRow {
         }
     }
 
+    /// Columns of [`PlacementRecord`], for bulk inserts within bind limits.
+    pub(crate) const RECORD_COLUMNS: usize = 17;
+
     /// Creates the external host on first use.
-    fn ensure_host(&self, conn: &mut DbConnection) -> DomainResult<()> {
+    pub(crate) fn ensure_host(&self, conn: &mut DbConnection) -> DomainResult<()> {
         match (self.host_type(), &self.host_name) {
             (HostType::External, Some(name)) => ensure_external(conn, &self.host_code, name, &self.source),
             _ => Ok(()),
@@ -310,6 +313,122 @@ impl Entity for PlacementRow {
         Ok(rows.into_iter().next())
     }
     fn build(conn: &mut DbConnection, input: PlacementInput, current: Option<&Self>) -> DomainResult<Self> {
+        PlacementRow::build_with(&mut Direct(conn), input, current)
+    }
+    fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
+        self.ensure_host(conn)?;
+        diesel::insert_into(placement_records::table).values(self.record()).execute(conn)?;
+        Ok(())
+    }
+    fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
+        self.ensure_host(conn)?;
+        Ok(diesel::update(
+            placement_records::table
+                .filter(placement_records::id.eq(&self.id))
+                .filter(placement_records::version.eq(expected_version)),
+        )
+        .set(self.record())
+        .execute(conn)?)
+    }
+    fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
+        Ok(diesel::delete(
+            placement_records::table
+                .filter(placement_records::id.eq(&self.id))
+                .filter(placement_records::version.eq(self.version)),
+        )
+        .execute(conn)?)
+    }
+}
+
+/// What validating a placement looks up: the catalogue and the hosts. One statement a lookup
+/// for a single write; remembered across the rows of a batch.
+pub(crate) trait Lookups {
+    fn role(&mut self, code: &str) -> DomainResult<Option<String>>;
+    fn programme(&mut self, code: &str) -> DomainResult<Option<String>>;
+    fn host(&mut self, kind: crate::kinds::OrgKind, code: &str) -> DomainResult<Option<String>>;
+    fn external(&mut self, code: Option<&str>, name: &str) -> DomainResult<Result<Provider, String>>;
+}
+
+/// Lookups straight from the database.
+struct Direct<'a>(&'a mut DbConnection);
+
+impl Lookups for Direct<'_> {
+    fn role(&mut self, code: &str) -> DomainResult<Option<String>> {
+        Ok(RoleRow::find(self.0, code)?.map(|r| r.code))
+    }
+    fn programme(&mut self, code: &str) -> DomainResult<Option<String>> {
+        Ok(ProgrammeRow::find(self.0, code)?.map(|p| p.code))
+    }
+    fn host(&mut self, kind: crate::kinds::OrgKind, code: &str) -> DomainResult<Option<String>> {
+        Ok(OrganisationRow::find_of(self.0, kind, code)?.map(|o| o.code))
+    }
+    fn external(&mut self, code: Option<&str>, name: &str) -> DomainResult<Result<Provider, String>> {
+        external_provider(self.0, code, name)
+    }
+}
+
+/// Lookups remembered: a batch of thousands of rows names a handful of roles and hosts.
+pub(crate) struct Remembered<'a> {
+    pub conn: &'a mut DbConnection,
+    roles: std::collections::HashMap<String, Option<String>>,
+    programmes: std::collections::HashMap<String, Option<String>>,
+    hosts: std::collections::HashMap<(crate::kinds::OrgKind, String), Option<String>>,
+    externals: std::collections::HashMap<(Option<String>, String), Result<Provider, String>>,
+}
+
+impl<'a> Remembered<'a> {
+    pub fn new(conn: &'a mut DbConnection) -> Self {
+        Remembered {
+            conn,
+            roles: Default::default(),
+            programmes: Default::default(),
+            hosts: Default::default(),
+            externals: Default::default(),
+        }
+    }
+}
+
+/// The remembered answer to a lookup, asking the database the first time.
+fn remembered<K: std::hash::Hash + Eq, V: Clone>(
+    memory: &mut std::collections::HashMap<K, V>,
+    key: K,
+    ask: impl FnOnce() -> DomainResult<V>,
+) -> DomainResult<V> {
+    if let Some(v) = memory.get(&key) {
+        return Ok(v.clone());
+    }
+    let v = ask()?;
+    memory.insert(key, v.clone());
+    Ok(v)
+}
+
+impl Lookups for Remembered<'_> {
+    fn role(&mut self, code: &str) -> DomainResult<Option<String>> {
+        let conn = &mut *self.conn;
+        remembered(&mut self.roles, code.to_string(), || Direct(conn).role(code))
+    }
+    fn programme(&mut self, code: &str) -> DomainResult<Option<String>> {
+        let conn = &mut *self.conn;
+        remembered(&mut self.programmes, code.to_string(), || Direct(conn).programme(code))
+    }
+    fn host(&mut self, kind: crate::kinds::OrgKind, code: &str) -> DomainResult<Option<String>> {
+        let conn = &mut *self.conn;
+        remembered(&mut self.hosts, (kind, code.to_string()), || Direct(conn).host(kind, code))
+    }
+    fn external(&mut self, code: Option<&str>, name: &str) -> DomainResult<Result<Provider, String>> {
+        let conn = &mut *self.conn;
+        let key = (code.map(str::to_string), name.to_lowercase());
+        remembered(&mut self.externals, key, || Direct(conn).external(code, name))
+    }
+}
+
+impl PlacementRow {
+    /// Validates `input` into a record, reporting every field error at once.
+    pub(crate) fn build_with(
+        refs: &mut impl Lookups,
+        input: PlacementInput,
+        current: Option<&Self>,
+    ) -> DomainResult<Self> {
         let mut ck = Checks::new();
         let staff_ref = ck.text("staffRef", &input.staff_ref, 64);
         let h = input.hours_per_week;
@@ -350,7 +469,7 @@ impl Entity for PlacementRow {
                 }
                 match host_name_kept.as_deref().filter(|n| shaped && !n.is_empty() && n.chars().count() <= 200) {
                     Some(name) if !crate::validate::has_control_chars(name) => {
-                        match external_provider(conn, code, name)? {
+                        match refs.external(code, name)? {
                             Ok(provider) => {
                                 // A known provider named otherwise: the name is its team's.
                                 host_unit = provider.known_name.filter(|known| known != name).map(|_| name.to_string());
@@ -366,11 +485,11 @@ impl Entity for PlacementRow {
                 }
             }
             (_, Some(code)) if is_code_shaped(code) => {
-                let found = OrganisationRow::find_of(conn, host_type.kind(), code)?;
+                let found = refs.host(host_type.kind(), code)?;
                 if found.is_none() {
                     ck.fail("hostCode", format!("no {} has code {code}", host_type.noun()));
                 }
-                found.map(|o| o.code)
+                found
             }
             (_, Some(code)) => {
                 ck.fail("hostCode", format!("no {} has code {code}", host_type.noun()));
@@ -379,17 +498,17 @@ impl Entity for PlacementRow {
             (_, None) => None,
         };
         let role_code = input.role_code.trim();
-        let role = if is_code_shaped(role_code) { RoleRow::find(conn, role_code)? } else { None };
+        let role = if is_code_shaped(role_code) { refs.role(role_code)? } else { None };
         if role.is_none() {
             ck.fail("roleCode", format!("no role has code {role_code}"));
         }
         let programme = match input.programme_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(p) => {
-                let found = if is_code_shaped(p) { ProgrammeRow::find(conn, p)? } else { None };
+                let found = if is_code_shaped(p) { refs.programme(p)? } else { None };
                 if found.is_none() {
                     ck.fail("programmeCode", format!("no programme has code {p}"));
                 }
-                found.map(|p| p.code)
+                found
             }
             None => None,
         };
@@ -401,7 +520,7 @@ impl Entity for PlacementRow {
         Ok(PlacementRow {
             id: current.map(|c| c.id.clone()).unwrap_or_else(new_id),
             staff_ref,
-            role_code: role.code,
+            role_code: role,
             programme_code: programme,
             host_type: host_type.as_str().to_string(),
             host_code,
@@ -418,28 +537,5 @@ impl Entity for PlacementRow {
             created_at: current.map(|c| c.created_at).unwrap_or(now),
             updated_at: now,
         })
-    }
-    fn insert(&self, conn: &mut DbConnection) -> DomainResult<()> {
-        self.ensure_host(conn)?;
-        diesel::insert_into(placement_records::table).values(self.record()).execute(conn)?;
-        Ok(())
-    }
-    fn update(&self, conn: &mut DbConnection, expected_version: i32) -> DomainResult<usize> {
-        self.ensure_host(conn)?;
-        Ok(diesel::update(
-            placement_records::table
-                .filter(placement_records::id.eq(&self.id))
-                .filter(placement_records::version.eq(expected_version)),
-        )
-        .set(self.record())
-        .execute(conn)?)
-    }
-    fn delete(&self, conn: &mut DbConnection) -> DomainResult<usize> {
-        Ok(diesel::delete(
-            placement_records::table
-                .filter(placement_records::id.eq(&self.id))
-                .filter(placement_records::version.eq(self.version)),
-        )
-        .execute(conn)?)
     }
 }

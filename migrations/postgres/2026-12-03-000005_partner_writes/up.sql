@@ -15,3 +15,6 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (subject, idempotency_key)
 );
 CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+
+-- A batch matches its rows to the placements its staff references already have.
+CREATE INDEX placement_records_staff_ref ON placement_records (staff_ref);

@@ -1,0 +1,2 @@
+DROP INDEX placement_records_staff_ref;
+DROP TABLE idempotency_keys;
