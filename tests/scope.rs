@@ -157,10 +157,10 @@ async fn writes_stay_within_reach(app: TestApp) {
     let practice = app.partner("M83001", "placements:read placements:write");
     let pcn = app.partner("U81234", "placements:read placements:write");
     let before = app.count("placement_records");
-    let audit_before = app.count("audit_events");
+    let audit_before = app.count("audit_events WHERE outcome = 'accepted'");
     let unchanged = |what: &str| {
         assert_eq!(app.count("placement_records"), before, "{what}: no placement written");
-        assert_eq!(app.count("audit_events"), audit_before, "{what}: no change recorded");
+        assert_eq!(app.count("audit_events WHERE outcome = 'accepted'"), audit_before, "{what}: no change recorded");
     };
 
     // Creating elsewhere: another practice, a PCN, a federation-less external trust.
@@ -188,10 +188,10 @@ async fn writes_stay_within_reach(app: TestApp) {
         .send()
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let (before, audit_before) = (app.count("placement_records"), app.count("audit_events"));
+    let (before, audit_before) = (app.count("placement_records"), app.count("audit_events WHERE outcome = 'accepted'"));
     let unchanged = |what: &str| {
         assert_eq!(app.count("placement_records"), before, "{what}: no placement written");
-        assert_eq!(app.count("audit_events"), audit_before, "{what}: no change recorded");
+        assert_eq!(app.count("audit_events WHERE outcome = 'accepted'"), audit_before, "{what}: no change recorded");
     };
 
     // Changing another organisation's placement: not found, whatever the method; the

@@ -60,6 +60,7 @@ pub fn import_file(
         subject: "import-placements".to_string(),
         org: Some(org.trim().to_ascii_uppercase()),
         scopes: vec![pcr_schema::Scope::PlacementsWrite.as_str().to_string()],
+        request_id: None,
     };
     let read: pcr_schema::domain::batch::Source<'_> = Box::new(move |sink| read_rows(format, reader, sink));
     pcr_schema::domain::batch::submit(db, Some(&actor), mode, "import", read).map_err(|e| e.to_string())

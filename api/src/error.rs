@@ -3,6 +3,7 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use pcr_schema::audit::Outcome;
 use pcr_schema::{DomainError, FieldError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -158,6 +159,16 @@ impl ResponseError for ApiError {
             tracing::error!(error = %self, "request failed");
         }
         let mut res = problem_response(&p);
+        // Refusals of a signed caller are audited (see `refusals`).
+        let refusal = match self {
+            ApiError::Unauthorized(_) => Some(Outcome::Unauthenticated),
+            ApiError::Domain(DomainError::Forbidden(_)) => Some(Outcome::Forbidden),
+            ApiError::Domain(DomainError::NotFound { hidden: true, .. }) => Some(Outcome::NotFound),
+            _ => None,
+        };
+        if let Some(outcome) = refusal {
+            res.extensions_mut().insert(crate::refusals::Refusal(outcome));
+        }
         if let ApiError::Unauthorized(r) = self {
             // RFC 6750: say that the credentials sent were refused, and which rule they broke.
             let challenge = format!(

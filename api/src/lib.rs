@@ -10,6 +10,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod openapi;
+pub mod refusals;
 pub mod rest;
 
 use std::time::Instant;
@@ -80,6 +81,7 @@ pub fn app(
             web::PathConfig::default()
                 .error_handler(|err, _| ApiError::BadRequest(format!("invalid path: {err}")).into()),
         )
+        .wrap(from_fn(refusals::middleware))
         .wrap(Condition::new(state.cors.enabled(), state.cors.middleware()))
         .wrap(ErrorHandlers::new().default_handler(problemise))
         .wrap(from_fn(http::conventions))

@@ -50,7 +50,7 @@ use crate::rest::{catalogue, changes, groups, memberships, organisations, placem
         catalogue::role_placements,
         catalogue::list_programmes, catalogue::programme::create, catalogue::programme::get, catalogue::programme::put,
         catalogue::programme::patch, catalogue::programme::delete, catalogue::programme_placements,
-        placements::list, crate::rest::batch::submit, placements::item::create, placements::item::get, placements::item::put, placements::item::patch, placements::end,
+        placements::list, crate::rest::batch::submit, crate::rest::audit::list, placements::item::create, placements::item::get, placements::item::put, placements::item::patch, placements::end,
         changes::list,
     ),
     components(schemas(
@@ -71,6 +71,7 @@ use crate::rest::{catalogue, changes, groups, memberships, organisations, placem
         (name = "programmes", description = "Programmes and schemes placements belong to"),
         (name = "placements", description = "Staff placed in roles at practices, PCNs, federations, ICTs and external hosts"),
         (name = "changes", description = "Every committed write in order, for keeping a mirror"),
+        (name = "audit", description = "Who wrote what, and every refused write"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -27,12 +27,19 @@ pub struct Actor {
     pub subject: String,
     pub org: Option<String>,
     pub scopes: Vec<String>,
+    /// The request this actor is making, for the audit trail.
+    pub request_id: Option<String>,
 }
 
 impl Actor {
     /// The actor used by command-line tools run by an operator (imports, demo loading).
     pub fn system(subject: &str) -> Actor {
-        Actor { subject: subject.to_string(), org: None, scopes: vec![Scope::Admin.as_str().to_string()] }
+        Actor {
+            subject: subject.to_string(),
+            org: None,
+            scopes: vec![Scope::Admin.as_str().to_string()],
+            request_id: None,
+        }
     }
 
     pub fn has(&self, scope: Scope) -> bool {

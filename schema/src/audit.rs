@@ -23,6 +23,16 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// Whether a write was made, or why it was refused.
+    Outcome {
+        #[doc = "The write was made."] Accepted = "accepted",
+        #[doc = "Refused: the token's signature verified but the token did not (expired, say)."] Unauthenticated = "unauthenticated",
+        #[doc = "Refused: the token lacks the scope, or the record is outside its organisation's reach."] Forbidden = "forbidden",
+        #[doc = "Refused as not found: the record is outside its organisation's reach."] NotFound = "not_found",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Insertable, Serialize)]
 #[diesel(table_name = audit_events)]
 #[serde(rename_all = "camelCase")]
@@ -42,6 +52,10 @@ pub struct AuditEvent {
     pub entity_key: String,
     /// The version the write left the record at (for a delete, the version deleted).
     pub entity_version: Option<i32>,
+    /// `accepted`, or why the write was refused.
+    pub outcome: String,
+    /// The request it came from (`X-Request-Id`).
+    pub request_id: Option<String>,
 }
 
 /// The record an event is about.
@@ -94,6 +108,8 @@ fn event<B: Serialize, A: Serialize>(
         seq,
         entity_key: subject.key.to_string(),
         entity_version: subject.version,
+        outcome: Outcome::Accepted.as_str().to_string(),
+        request_id: actor.request_id.clone(),
     }
 }
 
@@ -146,10 +162,52 @@ pub fn record_all(conn: &mut DbConnection, actor: &Actor, pending: Vec<Pending>)
             seq,
             entity_key: p.key,
             entity_version: p.version,
+            outcome: Outcome::Accepted.as_str().to_string(),
+            request_id: actor.request_id.clone(),
         })
         .collect();
-    const COLUMNS: usize = 12;
+    const COLUMNS: usize = 14;
     Ok(crate::insert_chunked!(conn, audit_events::table, rows, COLUMNS))
+}
+
+/// A refused write: who tried (`subject` and `org` of a token whose signature verified),
+/// what, and why. Its own transaction: the write itself was not made.
+#[derive(Debug, Clone)]
+pub struct Denial {
+    pub subject: String,
+    pub org: Option<String>,
+    pub request_id: Option<String>,
+    pub action: Action,
+    pub entity_type: String,
+    /// The record's key as the request named it; empty for a create.
+    pub key: String,
+    pub outcome: Outcome,
+    /// What the request asked to write, when it was readable.
+    pub attempted: Option<String>,
+}
+
+pub fn record_denial(db: &crate::Db, d: &Denial) -> DomainResult<()> {
+    db.write(|conn| {
+        let seq = reserve(conn)?;
+        let row = AuditEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            occurred_at: crate::now(),
+            actor: d.subject.clone(),
+            actor_org: d.org.clone(),
+            action: d.action.as_str().to_string(),
+            entity_type: d.entity_type.clone(),
+            entity_id: d.key.clone(),
+            before: None,
+            after: d.attempted.clone(),
+            seq,
+            entity_key: d.key.clone(),
+            entity_version: None,
+            outcome: d.outcome.as_str().to_string(),
+            request_id: d.request_id.clone(),
+        };
+        diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
+        Ok(())
+    })
 }
 
 /// The audit trail of one entity, oldest first.

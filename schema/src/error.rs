@@ -22,8 +22,10 @@ impl FieldError {
 pub enum DomainError {
     #[error("the request body is invalid")]
     Invalid(Vec<FieldError>),
+    /// Not there, or (`hidden`) outside the caller's reach: said the same either way, so a
+    /// record's existence is not revealed; a hidden one is audited as a refusal.
     #[error("{entity} {key} was not found")]
-    NotFound { entity: &'static str, key: String },
+    NotFound { entity: &'static str, key: String, hidden: bool },
     #[error("{0}")]
     Conflict(String),
     #[error("the resource has changed: it is at version {current}, the request expected {expected}")]
@@ -42,7 +44,10 @@ pub enum DomainError {
 
 impl DomainError {
     pub fn not_found(entity: &'static str, key: impl Into<String>) -> Self {
-        DomainError::NotFound { entity, key: key.into() }
+        DomainError::NotFound { entity, key: key.into(), hidden: false }
+    }
+    pub fn hidden(entity: &'static str, key: impl Into<String>) -> Self {
+        DomainError::NotFound { entity, key: key.into(), hidden: true }
     }
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         DomainError::Invalid(vec![FieldError::new(field, message)])
@@ -80,7 +85,7 @@ impl From<DieselError> for DomainError {
                 }
                 _ => DomainError::Database(e),
             },
-            DieselError::NotFound => DomainError::NotFound { entity: "record", key: String::new() },
+            DieselError::NotFound => DomainError::not_found("record", String::new()),
             _ => DomainError::Database(e),
         }
     }

@@ -238,6 +238,8 @@ diesel::table! {
         seq -> BigInt,
         entity_key -> Text,
         entity_version -> Nullable<Integer>,
+        outcome -> Text,
+        request_id -> Nullable<Text>,
     }
 }
 

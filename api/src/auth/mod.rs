@@ -5,13 +5,14 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use lru::LruCache;
 use pcr_schema::Actor;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::refusals::{RequestId, Signed};
 
 pub mod jwks;
 pub mod rejection;
@@ -262,6 +263,7 @@ impl AuthConfig {
             subject: sub,
             org: c.org.map(|o| o.trim().to_ascii_uppercase()).filter(|o| !o.is_empty()),
             scopes: c.scope.split_whitespace().map(str::to_string).collect(),
+            request_id: None,
         };
         Ok((actor, exp, c.nbf))
     }
@@ -285,6 +287,23 @@ impl AuthConfig {
         };
         encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret))
             .map_err(|e| ApiError::Internal(format!("cannot sign the token: {e}")))
+    }
+}
+
+impl AuthConfig {
+    /// The subject and organisation of a token whose signature verifies with the key its
+    /// header names, whatever its times and audience: who was refused, for the audit.
+    pub fn signed_subject(&self, token: &str) -> Option<Signed> {
+        let header = decode_header(token).ok()?;
+        let (algorithm, key) = self.key_for(&header).ok()?;
+        let mut validation = Validation::new(algorithm);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims::<&str>(&[]);
+        let c = decode::<Claims>(token, &key, &validation).ok()?.claims;
+        let subject = c.sub.filter(|s| !s.trim().is_empty())?;
+        Some(Signed { subject, org: c.org.map(|o| o.trim().to_ascii_uppercase()).filter(|o| !o.is_empty()) })
     }
 }
 
@@ -335,5 +354,16 @@ pub fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
         .ok_or(reject(Rejection::MalformedAuthorization))?;
     let auth =
         req.app_data::<web::Data<AuthConfig>>().ok_or_else(|| ApiError::Internal("auth is not configured".into()))?;
-    auth.verify(token).map(|a| Caller(Some(a)))
+    let verified = auth.verify(token);
+    // Who asked, for the audit of refusals: a verified caller, or the subject of a token
+    // whose signature verified though the token did not.
+    let signed = match &verified {
+        Ok(a) => Some(Signed { subject: a.subject.clone(), org: a.org.clone() }),
+        Err(_) => auth.signed_subject(token),
+    };
+    if let Some(signed) = signed {
+        req.extensions_mut().insert(signed);
+    }
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    verified.map(|a| Caller(Some(Actor { request_id, ..a })))
 }

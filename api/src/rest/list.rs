@@ -66,6 +66,7 @@ macro_rules! items_schemas {
 }
 
 pub mod schemas {
+    use pcr_schema::domain::audit_log::AuditEntry;
     use pcr_schema::domain::organisations::Member;
     use pcr_schema::models::federation::{Federation, Pcn};
     use pcr_schema::models::ict::IntegratedCareTeam;
@@ -85,6 +86,7 @@ pub mod schemas {
         RoleList => Role,
         ProgrammeList => Programme,
         PlacementList => Placement,
+        AuditList => AuditEntry,
     );
     pub use crate::rest::changes::ChangeList;
     items_schemas!(
@@ -126,7 +128,8 @@ paged!(
     pcr_schema::domain::organisations::OrganisationQuery,
     pcr_schema::domain::catalogue::RoleQuery,
     pcr_schema::domain::catalogue::ProgrammeQuery,
-    pcr_schema::domain::changes::ChangeQuery
+    pcr_schema::domain::changes::ChangeQuery,
+    pcr_schema::domain::audit_log::AuditQuery
 );
 
 /// The request's path and query with `after` replaced by `cursor`.

@@ -1,5 +1,6 @@
 //! REST API under `/api/v1`: one module per resource, shared plumbing here.
 
+pub mod audit;
 pub mod batch;
 pub mod body;
 pub mod catalogue;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .configure(practices::routes)
+            .configure(audit::routes)
             .configure(organisations::routes)
             .configure(groups::routes)
             .configure(memberships::routes)

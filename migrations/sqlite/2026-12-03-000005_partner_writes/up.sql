@@ -18,3 +18,8 @@ CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
 
 -- A batch matches its rows to the placements its staff references already have.
 CREATE INDEX placement_records_staff_ref ON placement_records (staff_ref);
+
+-- The audit trail records denied writes too (401 with a verifiable subject, 403, and 404
+-- from organisation scope), and the request each came from. Earlier rows were all accepted.
+ALTER TABLE audit_events ADD COLUMN outcome TEXT NOT NULL DEFAULT 'accepted';
+ALTER TABLE audit_events ADD COLUMN request_id TEXT;

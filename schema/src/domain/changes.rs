@@ -69,7 +69,15 @@ impl Kind {
     pub fn named(name: &str) -> Option<Kind> {
         KINDS.iter().find(|k| k.name == name).copied()
     }
-    fn of_audit(entity_type: &str) -> Option<Kind> {
+    /// The kind served under `collection`, e.g. `placements`.
+    pub fn by_collection(collection: &str) -> Option<Kind> {
+        KINDS.iter().find(|k| k.collection == collection).copied()
+    }
+    /// Its entity type in the audit trail.
+    pub fn audit_type(&self) -> &'static str {
+        self.audit
+    }
+    pub fn of_audit(entity_type: &str) -> Option<Kind> {
         KINDS.iter().find(|k| k.audit == entity_type).copied()
     }
     fn visible_to(&self, actor: Option<&Actor>) -> bool {
@@ -175,6 +183,7 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &ChangeQuery) -> DomainResult
         let rows: Vec<Row> = ae::table
             .filter(ae::seq.gt(start))
             .filter(ae::entity_type.eq_any(types))
+            .filter(ae::outcome.eq(crate::audit::Outcome::Accepted.as_str()))
             .order(ae::seq.asc())
             .limit(window.limit + 1)
             .select(Row::as_select())

@@ -1,5 +1,6 @@
 //! Use cases, one function per action, called alike by REST and GraphQL.
 
+pub mod audit_log;
 pub mod batch;
 pub mod catalogue;
 pub mod changes;

@@ -99,7 +99,7 @@ impl Reach {
     pub fn check_visible(&self, p: &PlacementRow) -> DomainResult<()> {
         match self.reaches(p) {
             true => Ok(()),
-            false => Err(DomainError::not_found("placement", &p.id)),
+            false => Err(DomainError::hidden("placement", &p.id)),
         }
     }
 
