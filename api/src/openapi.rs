@@ -56,6 +56,7 @@ use crate::rest::{catalogue, changes, groups, memberships, organisations, placem
     components(schemas(
         OrganisationList, PcnList, AffiliationItems, MemberItems, PcnMembershipItems,
         PracticeList, FederationList, IntegratedCareTeamList, RoleList, ProgrammeList, PlacementList, ChangeList,
+        crate::rest::list::schemas::AuditList, pcr_schema::audit::Outcome,
         PcnItems, FederationItems, IntegratedCareTeamItems, FederationMembershipItems, IctMembershipItems, PartnerServiceItems,
         crate::error::Problem,
     )),
