@@ -19,6 +19,7 @@ mod keys;
 mod organisations;
 mod placements;
 mod practices;
+mod registrations;
 mod replicas;
 mod scope;
 mod sync;

@@ -519,7 +519,8 @@ async fn organisation_model_carries_everything_over(app: TestApp) {
             "programmeCode": "gp-retainer-scheme", "hostType": "practice", "hostCode": "M83001", "hostName": null,
             "hoursPerWeek": 15.0, "fte": 0.4, "startDate": "2024-04-01", "endDate": "2029-03-31", "status": "active",
             "funding": "programme", "notes": "Tuesdays and Thursdays", "source": "api", "createdBy": "partner-a",
-            "version": 3, "createdAt": "2024-03-01T09:00:00Z", "updatedAt": "2025-01-02T10:00:00Z"})
+            "version": 3, "createdAt": "2024-03-01T09:00:00Z", "updatedAt": "2025-01-02T10:00:00Z",
+            "registrationBody": null, "registrationNumber": null})
     );
     assert_eq!(at_practice.etag(), format!("\"3.{PL_PRACTICE}\""));
     let summary = |r: &crate::harness::Resp| {

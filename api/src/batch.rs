@@ -80,6 +80,8 @@ pub const CSV_COLUMNS: &[(&str, &str)] = &[
     ("end_date", "endDate"),
     ("funding", "funding"),
     ("notes", "notes"),
+    ("registration_body", "registrationBody"),
+    ("registration_number", "registrationNumber"),
 ];
 
 const REQUIRED_COLUMNS: &[&str] = &["staff_ref", "role_code", "host_type", "hours_per_week", "start_date"];
@@ -251,7 +253,7 @@ fn read_csv(reader: impl Read, sink: &mut dyn FnMut(Row) -> DomainResult<()>) ->
                         continue;
                     }
                 },
-                "hostType" | "funding" => Value::String(text.to_ascii_lowercase()),
+                "hostType" | "funding" | "registrationBody" => Value::String(text.to_ascii_lowercase()),
                 _ => Value::String(text.to_string()),
             };
             object.insert((*field).to_string(), value);

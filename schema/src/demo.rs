@@ -487,6 +487,8 @@ fn placements(
             end_date: p.end.map(Into::into),
             funding: Some(p.funding),
             notes: Some("Synthetic demonstration record".into()),
+            registration_body: None,
+            registration_number: None,
         };
         add::<PlacementRow>(c, actor, journal, input, |r| r.source = SOURCE_DEMO.to_string())?;
     }

@@ -197,6 +197,8 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        registration_body -> Nullable<Text>,
+        registration_number -> Nullable<Text>,
     }
 }
 
@@ -221,6 +223,8 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        registration_body -> Nullable<Text>,
+        registration_number -> Nullable<Text>,
     }
 }
 

@@ -777,6 +777,14 @@ impl PlacementNode {
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
+    /// The post holder's regulator, when a registration is held.
+    async fn registration_body(&self) -> Option<pcr_schema::models::placement::RegistrationBody> {
+        self.0.registration_body
+    }
+    /// The registration number (shown only to callers who may read the placement).
+    async fn registration_number(&self) -> Option<&str> {
+        self.0.registration_number.as_deref()
+    }
     /// Where the record came from: `api`, `import` or `demo` (synthetic demonstration data).
     async fn source(&self) -> &str {
         &self.0.source

@@ -161,8 +161,19 @@ struct Batch<'a, 'c> {
 
 /// Whether two placements with the same key say the same.
 fn same_fields(a: &PlacementRow, b: &PlacementRow) -> bool {
-    (&a.programme_code, &a.host_type, &a.host_unit, a.hours_per_week, a.end_date, &a.funding, &a.notes)
-        == (&b.programme_code, &b.host_type, &b.host_unit, b.hours_per_week, b.end_date, &b.funding, &b.notes)
+    let fields = |p: &PlacementRow| {
+        let registration = (p.registration_body.clone(), p.registration_number.clone());
+        (
+            p.programme_code.clone(),
+            p.host_type.clone(),
+            p.host_unit.clone(),
+            p.end_date,
+            p.funding.clone(),
+            p.notes.clone(),
+            registration,
+        )
+    };
+    a.hours_per_week == b.hours_per_week && fields(a) == fields(b)
 }
 
 /// The first day within `p`'s period on which `p` and `others` add up to more than the

@@ -35,6 +35,32 @@ crate::text_enum! {
 }
 
 crate::text_enum! {
+    /// The regulator a post holder is registered with.
+    RegistrationBody {
+        #[doc = "General Medical Council: 7 digits."] Gmc = "gmc",
+        #[doc = "Nursing and Midwifery Council: 2 digits, a letter, 4 digits, a letter (`12A3456B`)."] Nmc = "nmc",
+        #[doc = "General Pharmaceutical Council: 7 digits."] Gphc = "gphc",
+        #[doc = "Health and Care Professions Council: 2 letters and 5 or 6 digits (`PA123456`)."] Hcpc = "hcpc",
+    }
+}
+
+impl RegistrationBody {
+    /// Whether `number` (capitals, no spaces) has this register's shape.
+    pub fn accepts(self, number: &str) -> bool {
+        let b = number.as_bytes();
+        let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+        let letter = |c: u8| c.is_ascii_uppercase();
+        match self {
+            RegistrationBody::Gmc | RegistrationBody::Gphc => b.len() == 7 && digits(b),
+            RegistrationBody::Nmc => {
+                b.len() == 8 && digits(&b[..2]) && letter(b[2]) && digits(&b[3..7]) && letter(b[7])
+            }
+            RegistrationBody::Hcpc => (7..=8).contains(&b.len()) && letter(b[0]) && letter(b[1]) && digits(&b[2..]),
+        }
+    }
+}
+
+crate::text_enum! {
     /// Where a placement is on `today`: not yet started, running, or ended.
     PlacementStatus {
         #[doc = "Starts after today."] Planned = "planned",
@@ -68,6 +94,8 @@ pub struct PlacementRow {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub registration_body: Option<String>,
+    pub registration_number: Option<String>,
 }
 
 /// A placement as stored.
@@ -91,6 +119,8 @@ pub(crate) struct PlacementRecord<'a> {
     version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    registration_body: Option<&'a str>,
+    registration_number: Option<&'a str>,
 }
 
 /// A placement of one (pseudonymous) post holder in one role at one host.
@@ -129,6 +159,10 @@ pub struct Placement {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The post holder's regulator, when a registration is held.
+    pub registration_body: Option<RegistrationBody>,
+    /// The registration number, e.g. a GMC number.
+    pub registration_number: Option<String>,
 }
 
 /// The writable fields of a placement.
@@ -172,6 +206,15 @@ pub struct PlacementInput {
     /// Free-text notes, up to 2,000 characters; no personal details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// The post holder's regulator, with `registrationNumber`; optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_body: Option<RegistrationBody>,
+    /// The registration number, in the regulator's shape: GMC and GPhC 7 digits, NMC like
+    /// `12A3456B`, HCPC two letters and digits (`PA123456`). Returned only to callers who may
+    /// read the placement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "7123456")]
+    pub registration_number: Option<String>,
 }
 
 /// The status of a period on `day`.
@@ -220,11 +263,13 @@ impl PlacementRow {
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            registration_body: self.registration_body.as_deref(),
+            registration_number: self.registration_number.as_deref(),
         }
     }
 
     /// Columns of [`PlacementRecord`], for bulk inserts within bind limits.
-    pub(crate) const RECORD_COLUMNS: usize = 17;
+    pub(crate) const RECORD_COLUMNS: usize = 19;
 
     /// Creates the external host on first use.
     pub(crate) fn ensure_host(&self, conn: &mut DbConnection) -> DomainResult<()> {
@@ -260,6 +305,8 @@ impl PlacementRow {
             version: self.version,
             created_at: super::utc(self.created_at),
             updated_at: super::utc(self.updated_at),
+            registration_body: self.registration_body.as_deref().and_then(RegistrationBody::parse),
+            registration_number: self.registration_number,
         }
     }
 }
@@ -288,6 +335,8 @@ impl Entity for PlacementRow {
             end_date: v.end_date.map(Into::into),
             funding: v.funding,
             notes: v.notes,
+            registration_body: v.registration_body,
+            registration_number: v.registration_number,
         }
     }
     fn check_caller(actor: &crate::actor::Actor) -> DomainResult<()> {
@@ -435,6 +484,21 @@ impl PlacementRow {
         ck.check(h.is_finite() && h > 0.0 && h <= 80.0, "hoursPerWeek", "must be more than 0 and at most 80");
         ck.date_order(Some(input.start_date.0), input.end_date.map(|d| d.0), "endDate");
         let notes = ck.free_text("notes", input.notes.as_deref(), 2000);
+        let registration_number = input
+            .registration_number
+            .as_deref()
+            .map(|n| n.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase())
+            .filter(|n| !n.is_empty());
+        match (input.registration_body, &registration_number) {
+            (Some(body), Some(n)) => ck.check(
+                body.accepts(n),
+                "registrationNumber",
+                "does not have the register's shape: GMC and GPhC 7 digits, NMC like 12A3456B, HCPC two letters and 5 or 6 digits",
+            ),
+            (None, Some(_)) => ck.fail("registrationBody", "is required with a registrationNumber"),
+            (Some(_), None) => ck.fail("registrationNumber", "is required with a registrationBody"),
+            (None, None) => {}
+        }
         let host_code =
             input.host_code.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_ascii_uppercase);
         let host_name = input.host_name.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
@@ -536,6 +600,8 @@ impl PlacementRow {
             version: current.map(|c| c.version + 1).unwrap_or(1),
             created_at: current.map(|c| c.created_at).unwrap_or(now),
             updated_at: now,
+            registration_body: input.registration_body.map(|b| b.as_str().to_string()),
+            registration_number,
         })
     }
 }
