@@ -85,6 +85,9 @@ pub const CHUNK: usize = 1000;
 /// The most hours a week one staff reference's concurrent placements may add up to.
 pub const MAX_CONCURRENT_HOURS: f64 = 80.0;
 
+/// SQLite page cache for a batch, in KiB.
+const BATCH_CACHE_KIB: u32 = 16 * 1024;
+
 /// A source of rows: calls the sink with each row in file order.
 pub type Source<'a> = Box<dyn FnOnce(&mut dyn FnMut(Row) -> DomainResult<()>) -> DomainResult<()> + Send + 'a>;
 
@@ -99,6 +102,13 @@ pub fn submit(
     let actor = crud::writer::<PlacementRow>(actor)?;
     let mut undone = None;
     let result = db.write(|c| {
+        if let DbConnection::Sqlite(lite) = c {
+            // A batch touches many pages of several indexes, and SQLite's default page cache
+            // (2 MiB) had it re-reading them for every chunk: 16 MiB took a 100,000-row file
+            // from 11,100 to 13,600 rows a second (64 MiB did no better and cost its size in
+            // RSS). This connection has it for the batch, and its default back after.
+            diesel::sql_query(format!("PRAGMA cache_size = -{BATCH_CACHE_KIB}")).execute(lite)?;
+        }
         if let DbConnection::Pg(pg) = c {
             // The batch grows the table it reads a chunk at a time, and the statistics cannot
             // see that until it commits: a plan kept from when the table was small scans it
@@ -106,39 +116,11 @@ pub fn submit(
             // each statement for the table as it is.
             diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(pg)?;
         }
-        let reach = Reach::of(c, actor)?;
-        let mut batch = Batch {
-            actor,
-            reach,
-            source,
-            refs: Remembered::new(c),
-            chunk: Vec::with_capacity(CHUNK),
-            report: BatchReport {
-                mode,
-                committed: false,
-                rows: 0,
-                created: 0,
-                updated: 0,
-                unchanged: 0,
-                rejected: 0,
-                results: Vec::new(),
-            },
-        };
-        read(&mut |row| {
-            batch.chunk.push(row);
-            match batch.chunk.len() >= CHUNK {
-                true => batch.flush(),
-                false => Ok(()),
-            }
-        })?;
-        batch.flush()?;
-        batch.report.results.sort_by_key(|r| r.line);
-        if mode == BatchMode::Atomic && batch.report.rejected > 0 {
-            undone = Some(batch.report);
-            // Any error rolls the transaction back; the report goes out beside it.
-            return Err(DomainError::Conflict("the batch had rejected rows".into()));
+        let submitted = run(c, actor, mode, source, read, &mut undone);
+        if let DbConnection::Sqlite(lite) = c {
+            let _ = diesel::sql_query("PRAGMA cache_size = -2000").execute(lite);
         }
-        Ok(batch.report)
+        submitted
     });
     match (result, undone) {
         (_, Some(report)) => Ok(report),
@@ -148,6 +130,50 @@ pub fn submit(
         }
         (Err(e), None) => Err(e),
     }
+}
+
+/// The batch inside its transaction. An atomic batch with rejected rows leaves its report in
+/// `undone` and fails, so that the transaction rolls back.
+fn run(
+    c: &mut DbConnection,
+    actor: &Actor,
+    mode: BatchMode,
+    source: &str,
+    read: Source<'_>,
+    undone: &mut Option<BatchReport>,
+) -> DomainResult<BatchReport> {
+    let reach = Reach::of(c, actor)?;
+    let mut batch = Batch {
+        actor,
+        reach,
+        source,
+        refs: Remembered::new(c),
+        chunk: Vec::with_capacity(CHUNK),
+        report: BatchReport {
+            mode,
+            committed: false,
+            rows: 0,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            rejected: 0,
+            results: Vec::new(),
+        },
+    };
+    read(&mut |row| {
+        batch.chunk.push(row);
+        match batch.chunk.len() >= CHUNK {
+            true => batch.flush(),
+            false => Ok(()),
+        }
+    })?;
+    batch.flush()?;
+    batch.report.results.sort_by_key(|r| r.line);
+    if mode == BatchMode::Atomic && batch.report.rejected > 0 {
+        *undone = Some(batch.report);
+        return Err(DomainError::Conflict("the batch had rejected rows".into()));
+    }
+    Ok(batch.report)
 }
 
 struct Batch<'a, 'c> {
@@ -252,6 +278,9 @@ impl Batch<'_, '_> {
         }
         let mut inserts: Vec<PlacementRow> = Vec::new();
         let mut updates: Vec<(PlacementRow, PlacementRow)> = Vec::new();
+        // Where each placement written in this chunk is in `inserts` or `updates`, by id.
+        let mut inserted: HashMap<String, usize> = HashMap::new();
+        let mut updated: HashMap<String, usize> = HashMap::new();
         for (line, candidate) in candidates {
             let group = by_staff.entry(candidate.staff_ref.clone()).or_default();
             let same = group.iter().position(|p| {
@@ -288,8 +317,8 @@ impl Batch<'_, '_> {
             }
             let id = record.id.clone();
             // Changed again within this chunk: the pending write takes the change.
-            let pending_insert = inserts.iter().position(|p| p.id == record.id);
-            let pending_update = updates.iter().position(|(_, p)| p.id == record.id);
+            let pending_insert = inserted.get(&record.id).copied();
+            let pending_update = updated.get(&record.id).copied();
             match (same, pending_insert, pending_update) {
                 (Some(i), Some(k), _) => {
                     inserts[k] = PlacementRow { version: 1, ..record };
@@ -301,10 +330,12 @@ impl Batch<'_, '_> {
                 }
                 (Some(i), None, None) => {
                     let before = std::mem::replace(&mut group[i], record.clone());
+                    updated.insert(record.id.clone(), updates.len());
                     updates.push((before, record));
                 }
                 (None, _, _) => {
                     group.push(record.clone());
+                    inserted.insert(record.id.clone(), inserts.len());
                     inserts.push(record);
                 }
             }
