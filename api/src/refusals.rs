@@ -77,16 +77,9 @@ pub async fn middleware(
     if let (Some(Refusal(outcome)), Some(signed), Some(db), Some((entity_type, key, action))) =
         (refusal, signed, db, target(&method, &path))
     {
-        let denial = Denial {
-            subject: signed.subject,
-            org: signed.org,
-            request_id: Some(id),
-            action,
-            entity_type,
-            key,
-            outcome,
-            attempted: None,
-        };
+        let actor =
+            pcr_schema::Actor { subject: signed.subject, org: signed.org, scopes: Vec::new(), request_id: Some(id) };
+        let denial = Denial { actor, action, entity_type, key, outcome };
         // The refusal stands whether or not it could be recorded; a failure is logged.
         if let Err(e) = web::block(move || audit::record_denial(&db, &denial))
             .await

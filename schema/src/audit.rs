@@ -170,40 +170,25 @@ pub fn record_all(conn: &mut DbConnection, actor: &Actor, pending: Vec<Pending>)
     Ok(crate::insert_chunked!(conn, audit_events::table, rows, COLUMNS))
 }
 
-/// A refused write: who tried (`subject` and `org` of a token whose signature verified),
-/// what, and why. Its own transaction: the write itself was not made.
+/// A refused write: who tried (the subject and organisation of a token whose signature
+/// verified, and the request), what, and why. Its own transaction: the write was not made.
 #[derive(Debug, Clone)]
 pub struct Denial {
-    pub subject: String,
-    pub org: Option<String>,
-    pub request_id: Option<String>,
+    pub actor: Actor,
     pub action: Action,
     pub entity_type: String,
     /// The record's key as the request named it; empty for a create.
     pub key: String,
     pub outcome: Outcome,
-    /// What the request asked to write, when it was readable.
-    pub attempted: Option<String>,
 }
 
 pub fn record_denial(db: &crate::Db, d: &Denial) -> DomainResult<()> {
+    let subject = Subject { entity_type: &d.entity_type, id: &d.key, key: &d.key, version: None };
     db.write(|conn| {
         let seq = reserve(conn)?;
         let row = AuditEvent {
-            id: uuid::Uuid::new_v4().to_string(),
-            occurred_at: crate::now(),
-            actor: d.subject.clone(),
-            actor_org: d.org.clone(),
-            action: d.action.as_str().to_string(),
-            entity_type: d.entity_type.clone(),
-            entity_id: d.key.clone(),
-            before: None,
-            after: d.attempted.clone(),
-            seq,
-            entity_key: d.key.clone(),
-            entity_version: None,
             outcome: d.outcome.as_str().to_string(),
-            request_id: d.request_id.clone(),
+            ..event::<(), ()>(&d.actor, d.action, subject, None, None, seq, crate::now())
         };
         diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
         Ok(())

@@ -3,7 +3,7 @@
 //! and after. `admin` reads all of it; an organisation's partners read the trail of the
 //! placements within their reach, and nothing else.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,7 +17,7 @@ use crate::db::Db;
 use crate::error::{DomainError, DomainResult, FieldError};
 use crate::models::placement::PlacementRow;
 use crate::pagination::{Cursor, ListWindow, Page};
-use crate::tables::{audit_events as ae, placement_records as pl};
+use crate::tables::audit_events as ae;
 
 const SORT: &str = "seq";
 
@@ -183,14 +183,7 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &AuditQuery) -> DomainResult<
         // Only the placements within reach now (placements are never deleted); a refusal
         // names a placement by its id too, when it named one at all.
         let ids: Vec<&str> = rows.iter().map(|r| r.entity_id.as_str()).collect();
-        let found: Vec<(String, String, NaiveDate, Option<NaiveDate>)> = db.read(|c| {
-            Ok(pl::table
-                .filter(pl::id.eq_any(&ids))
-                .select((pl::id, pl::host_code, pl::start_date, pl::end_date))
-                .load(c)?)
-        })?;
-        let visible: std::collections::HashSet<String> =
-            found.into_iter().filter(|(_, h, s, e)| reach.covers(h, *s, *e)).map(|(id, ..)| id).collect();
+        let visible = reach.visible(db, &ids)?;
         rows.retain(|r| visible.contains(&r.entity_id));
     }
     Ok(Page { items: rows.into_iter().filter_map(Row::into_entry).collect(), next_cursor, cursors: Vec::new() })

@@ -21,9 +21,7 @@ use crate::models::practice::PracticeRow;
 use crate::models::programme::ProgrammeRow;
 use crate::models::role::RoleRow;
 use crate::pagination::{Cursor, ListWindow, Page};
-use crate::tables::{audit_events as ae, placement_records as pl};
-use chrono::NaiveDate;
-use std::collections::HashSet;
+use crate::tables::audit_events as ae;
 
 /// One kind of record the feed carries.
 #[derive(Debug, Clone, Copy)]
@@ -212,14 +210,7 @@ fn reached(db: &Db, actor: Option<&Actor>, rows: Vec<Row>) -> DomainResult<Vec<R
     if reach == Reach::All {
         return Ok(rows);
     }
-    let found: Vec<(String, String, NaiveDate, Option<NaiveDate>)> = db.read(|c| {
-        Ok(pl::table
-            .filter(pl::id.eq_any(&ids))
-            .select((pl::id, pl::host_code, pl::start_date, pl::end_date))
-            .load(c)?)
-    })?;
-    let visible: HashSet<String> =
-        found.into_iter().filter(|(_, host, from, to)| reach.covers(host, *from, *to)).map(|(id, ..)| id).collect();
+    let visible = reach.visible(db, &ids)?;
     Ok(rows.into_iter().filter(|r| r.entity_type != PlacementRow::NAME || visible.contains(&r.entity_id)).collect())
 }
 

@@ -91,6 +91,18 @@ impl Reach {
         }
     }
 
+    /// Which of the placements with these ids are within reach: one statement.
+    pub fn visible(&self, db: &crate::db::Db, ids: &[&str]) -> DomainResult<std::collections::HashSet<String>> {
+        use crate::tables::placement_records as pl;
+        let found: Vec<(String, String, NaiveDate, Option<NaiveDate>)> = db.read(|c| {
+            Ok(pl::table
+                .filter(pl::id.eq_any(ids))
+                .select((pl::id, pl::host_code, pl::start_date, pl::end_date))
+                .load(c)?)
+        })?;
+        Ok(found.into_iter().filter(|(_, host, from, to)| self.covers(host, *from, *to)).map(|(id, ..)| id).collect())
+    }
+
     pub fn reaches(&self, p: &PlacementRow) -> bool {
         self.covers(&p.host_code, p.start_date, p.end_date)
     }
