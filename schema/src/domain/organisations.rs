@@ -348,7 +348,7 @@ mod tests {
     use chrono::NaiveDate;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+        NaiveDate::from_ymd_opt(y, m, day).unwrap_or(NaiveDate::MIN)
     }
 
     #[test]
