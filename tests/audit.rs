@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::harness::{tag, Resp, TestApp, SECRET};
 
 crate::on_both_backends!(writes_and_refusals_are_audited);
+crate::on_both_backends!(graphql_refusals_are_audited_and_the_trail_read);
 
 fn placement(staff: &str, host: &str) -> Value {
     json!({"staffRef": staff, "roleCode": "clinical-pharmacist", "hostType": "practice", "hostCode": host,
@@ -99,8 +100,12 @@ async fn writes_and_refusals_are_audited(app: TestApp) {
         (Some("partner-of-M83001"), Some("M83001"), Some("meir-req-0002"))
     );
     assert_eq!((f["entity"].as_str(), f["action"].as_str()), (Some("placement"), Some("create")));
+    // What it tried to write; nothing changed, so nothing before.
+    assert_eq!((f["after"]["staffRef"].as_str(), f["after"]["hostCode"].as_str()), (Some("A-2"), Some("M83003")));
+    assert!(f["before"].is_null(), "{f}");
     let nf = entries(&app.get("/api/v1/audit?outcome=not_found").bearer(&admin).send().await);
     assert_eq!((nf.len(), nf[0]["id"].as_str(), nf[0]["action"].as_str()), (1, Some(other.as_str()), Some("update")));
+    assert_eq!(nf[0]["after"], json!({"hoursPerWeek": 1}), "the merge patch sent");
     let unauth = entries(&app.get("/api/v1/audit?outcome=unauthenticated").bearer(&admin).send().await);
     assert_eq!(unauth.len(), 1, "the expired token only: {unauth:?}");
     assert_eq!(unauth[0]["actor"], "meir-old-system");
@@ -137,4 +142,83 @@ async fn writes_and_refusals_are_audited(app: TestApp) {
     // The change feed carries accepted writes only.
     let feed = app.get("/api/v1/changes?entity=placement").bearer(&admin).send().await;
     assert_eq!(feed.body["items"].as_array().unwrap().len(), 2, "{}", feed.text);
+}
+
+/// GraphQL mutations refused for who is asking are audited like REST's, with what they tried
+/// to write; the trail reads the same through GraphQL as through `/api/v1/audit`.
+async fn graphql_refusals_are_audited_and_the_trail_read(app: TestApp) {
+    app.practice("M83001", "Meir Health Centre", "ST3 7DY").await;
+    app.practice("M83003", "Trent Vale", "ST4 6AA").await;
+    let meir = app.partner("M83001", "placements:read placements:write");
+    let trent = app.partner("M83003", "placements:read placements:write");
+    let admin = app.admin();
+    let other = app.post("/api/v1/placements").bearer(&trent).json(&placement("T-1", "M83003")).send().await;
+    let other = other.body["id"].as_str().unwrap().to_string();
+    let code = |r: &Resp| r.body["errors"][0]["extensions"]["code"].as_str().unwrap_or("").to_string();
+
+    let create = "mutation($input: PlacementInput!) { createPlacement(input: $input) { databaseId } }";
+    let input = |staff: &str, host: &str| {
+        json!({"staffRef": staff, "roleCode": "clinical-pharmacist", "hostType": "PRACTICE", "hostCode": host,
+            "hoursPerWeek": 10, "startDate": "2026-09-01"})
+    };
+    let own = app.gql(Some(&meir), create, json!({"input": input("G-1", "M83001")})).await;
+    let own = own.body["data"]["createPlacement"]["databaseId"].as_str().expect("created").to_string();
+    let r = app.gql(Some(&meir), create, json!({"input": input("G-2", "M83003")})).await;
+    assert_eq!(code(&r), "FORBIDDEN", "{}", r.text);
+    let end = "mutation($input: EndPlacementInput!) { endPlacement(input: $input) { id } }";
+    let r = app
+        .gql(Some(&meir), end, json!({"input": {"key": other, "expectedVersion": 1, "endDate": "2026-12-31"}}))
+        .await;
+    assert_eq!(code(&r), "NOT_FOUND", "{}", r.text);
+    // A mistake about a write the caller may make is not a refusal: not recorded.
+    let r = app
+        .gql(
+            Some(&meir),
+            create,
+            json!({"input": input("G-3", "M83001").as_object().cloned().map(|mut o| {
+                o.insert("hoursPerWeek".into(), json!(-1));
+                o
+            })}),
+        )
+        .await;
+    assert_eq!(code(&r), "BAD_USER_INPUT", "{}", r.text);
+
+    let read = "query($filter: AuditFilter, $first: Int, $after: String) {
+        audit(filter: $filter, first: $first, after: $after) {
+            entries { cursor actor actorOrg action outcome entity id before after }
+            nextCursor } }";
+    let page = |r: Resp| {
+        assert!(r.body["errors"].is_null(), "{}", r.text);
+        r.body["data"]["audit"].clone()
+    };
+    let refused = page(app.gql(Some(&admin), read, json!({"filter": {"outcome": "FORBIDDEN"}})).await);
+    let refused = refused["entries"].as_array().unwrap().clone();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let f = &refused[0];
+    assert_eq!((f["actor"].as_str(), f["actorOrg"].as_str()), (Some("partner-of-M83001"), Some("M83001")));
+    assert_eq!((f["action"].as_str(), f["entity"].as_str()), (Some("CREATE"), Some("placement")));
+    assert_eq!((f["after"]["staffRef"].as_str(), f["after"]["hostCode"].as_str()), (Some("G-2"), Some("M83003")));
+    let hidden = page(app.gql(Some(&admin), read, json!({"filter": {"outcome": "NOT_FOUND"}})).await);
+    let h = &hidden["entries"][0];
+    assert_eq!((h["action"].as_str(), h["id"].as_str()), (Some("END"), Some(other.as_str())), "{hidden}");
+    assert_eq!(h["after"]["endDate"], "2026-12-31");
+    // The same filters and pages as REST.
+    let rest = entries(&app.get("/api/v1/audit").bearer(&admin).send().await);
+    let all = page(app.gql(Some(&admin), read, json!({})).await);
+    assert_eq!(all["entries"].as_array().unwrap().len(), rest.len());
+    let first = page(app.gql(Some(&admin), read, json!({"first": 1})).await);
+    let next = first["nextCursor"].as_str().expect("a next page").to_string();
+    let second = page(app.gql(Some(&admin), read, json!({"first": 1, "after": next})).await);
+    assert_eq!(second["entries"][0]["cursor"], rest[1]["cursor"]);
+
+    // A partner reads its own placements' entries only.
+    let mine = page(app.gql(Some(&meir), read, json!({})).await);
+    let mine = mine["entries"].as_array().unwrap().clone();
+    assert!(!mine.is_empty());
+    assert!(mine.iter().all(|e| e["id"] == own.as_str()), "{mine:?}");
+    let theirs = page(app.gql(Some(&meir), read, json!({"filter": {"id": other}})).await);
+    assert!(theirs["entries"].as_array().unwrap().is_empty());
+    let no_org = app.state.auth.mint("x", None, "placements:read", 600).unwrap();
+    assert_eq!(code(&app.gql(Some(&no_org), read, json!({})).await), "FORBIDDEN");
+    assert_eq!(code(&app.gql(None, read, json!({})).await), "UNAUTHENTICATED");
 }

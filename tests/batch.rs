@@ -6,7 +6,12 @@ use serde_json::{json, Value};
 
 use crate::harness::{Resp, TestApp};
 
-crate::on_both_backends!(csv_upserts_and_reports, formats_modes_and_rules, hostile_files_and_limits);
+crate::on_both_backends!(
+    csv_upserts_and_reports,
+    formats_modes_and_rules,
+    hostile_files_and_limits,
+    batches_take_idempotency_keys
+);
 
 const HEADER: &str =
     "staff_ref,role_code,programme_code,host_type,host_code,host_name,hours_per_week,start_date,end_date,funding,notes";
@@ -223,4 +228,60 @@ async fn hostile_files_and_limits(mut app: TestApp) {
     .await;
     r.problem(413, "too-large");
     assert_eq!(app.count("placement_records"), before, "nothing of an oversized batch is written");
+}
+
+/// `Idempotency-Key` on a batch: a retry of the same file gets the first report again, byte
+/// for byte, without running it; another file under the key is 422; the report of an atomic
+/// batch that wrote nothing is kept too; and the key stays the caller's own.
+async fn batches_take_idempotency_keys(app: TestApp) {
+    let token = setup(&app).await;
+    let keyed = |key: &str, mode: &str, body: String| {
+        app.post(&format!("/api/v1/placements/batch?mode={mode}"))
+            .bearer(&token)
+            .header("idempotency-key", key)
+            .raw("text/csv", body)
+    };
+    let file = format!("{HEADER}\nIK-1,clinical-pharmacist,,practice,M83001,,20,2026-09-01,,,\n");
+    let (placements, audit) = (app.count("placement_records"), app.count("audit_events"));
+    let first = keyed("batch-1", "atomic", file.clone()).send().await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    assert_eq!(outcomes(&first), [(2, "created".into())]);
+    let again = keyed("batch-1", "atomic", file.clone()).send().await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.bytes, first.bytes, "the first report, not one saying `unchanged`");
+    assert_eq!((app.count("placement_records"), app.count("audit_events")), (placements + 1, audit + 1));
+
+    // Another file, or the same file in another mode, under the key: 422, not run.
+    let other = format!("{HEADER}\nIK-2,clinical-pharmacist,,practice,M83001,,20,2026-09-01,,,\n");
+    keyed("batch-1", "atomic", other.clone()).send().await.problem(422, "validation");
+    keyed("batch-1", "partial", file.clone()).send().await.problem(422, "validation");
+    assert_eq!(app.count("placement_records"), placements + 1);
+    // The key is the caller's as it was: the same subject for another organisation is not replayed.
+    let elsewhere =
+        app.state.auth.mint("partner-of-M83001", Some("M83003"), "placements:read placements:write", 600).unwrap();
+    let crossed = app
+        .post("/api/v1/placements/batch")
+        .bearer(&elsewhere)
+        .header("idempotency-key", "batch-1")
+        .raw("text/csv", file.clone())
+        .send()
+        .await;
+    crossed.problem(422, "validation");
+    assert!(!crossed.text.contains(first.body["results"][0]["id"].as_str().unwrap()));
+
+    // An atomic batch with a bad row wrote nothing; its report is the answer, kept too.
+    let bad = format!("{HEADER}\nIK-3,clinical-pharmacist,,practice,M83001,,-1,2026-09-01,,,\n");
+    let refused = keyed("batch-2", "atomic", bad.clone()).send().await;
+    assert_eq!((refused.status, refused.body["committed"].as_bool()), (422, Some(false)), "{}", refused.text);
+    let refused_again = keyed("batch-2", "atomic", bad).send().await;
+    assert_eq!((refused_again.status, refused_again.bytes.clone()), (422, refused.bytes.clone()));
+    assert_eq!(refused_again.header("idempotent-replayed").as_deref(), Some("true"));
+    // A batch refused for its header (400) keeps that answer as well.
+    let broken = keyed("batch-3", "atomic", "who,what\nx,y\n".to_string()).send().await;
+    broken.problem(400, "bad-request");
+    let broken_again = keyed("batch-3", "atomic", "who,what\nx,y\n".to_string()).send().await;
+    assert_eq!((broken_again.status, broken_again.bytes.clone()), (400, broken.bytes.clone()));
+    assert_eq!(app.count("placement_records"), placements + 1);
 }

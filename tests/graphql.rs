@@ -511,12 +511,14 @@ async fn mutations_follow_the_rest_rules(app: TestApp) {
         .collect();
     assert_eq!(fields, ["odsCode", "name", "postcode"]);
     assert_eq!(app.count("practices"), 0);
-    assert_eq!(app.count("audit_events"), 0);
+    // The refusal is recorded (the token's signature verified); the invalid input is not.
+    assert_eq!(app.count("audit_events WHERE outcome = 'forbidden'"), 1);
+    assert_eq!(app.count("audit_events WHERE outcome = 'accepted'"), 0);
 
     let r = app.gql(Some(&app.admin()), create, json!({"input": input})).await;
     assert!(r.body["errors"].is_null(), "{}", r.text);
     assert_eq!(r.body["data"]["createPractice"]["postcode"], "ST3 7DY");
-    assert_eq!(app.count("audit_events"), 1);
+    assert_eq!(app.count("audit_events WHERE outcome = 'accepted'"), 1);
     let r = app.gql(Some(&app.admin()), create, json!({"input": input})).await;
     assert_eq!(code(&r), "CONFLICT", "duplicate ODS code");
 
@@ -531,7 +533,7 @@ async fn mutations_follow_the_rest_rules(app: TestApp) {
         .await;
     assert_eq!(code(&r), "CONFLICT", "stale version");
     assert_eq!(r.body["errors"][0]["extensions"]["currentVersion"], 2);
-    assert_eq!(app.count("audit_events"), 2);
+    assert_eq!(app.count("audit_events WHERE outcome = 'accepted'"), 2);
     // REST sees what GraphQL wrote.
     assert_eq!(app.get("/api/v1/practices/M83001").send().await.body["name"], "Meir HC");
 
@@ -560,7 +562,8 @@ async fn mutations_follow_the_rest_rules(app: TestApp) {
     assert_eq!(r.body["data"]["endPlacement"]["endDate"], "2026-06-30", "{}", r.text);
     let db_id = p.body["data"]["createPlacement"]["databaseId"].as_str().unwrap().to_string();
     let events = app.db().read(|c| pcr_schema::audit::for_entity(c, "placement", &db_id)).unwrap();
-    assert_eq!(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["create", "end"]);
+    let trail: Vec<(&str, &str)> = events.iter().map(|e| (e.action.as_str(), e.outcome.as_str())).collect();
+    assert_eq!(trail, [("create", "accepted"), ("end", "forbidden"), ("end", "accepted")], "the refusal too");
     let r = app
         .gql(
             Some(&app.admin()),

@@ -51,6 +51,17 @@ async fn retries_get_the_first_answer(app: TestApp) {
     let theirs = post(&app, &pcn_writer, "key-0001", &body("IDEM-3", "M83001")).await;
     assert_eq!(theirs.status, 201, "{}", theirs.text);
     assert_eq!(theirs.header("idempotent-replayed"), None);
+    // And its answer to the caller as it was: the same subject acting for another
+    // organisation, or with other scopes, makes another request, never a replay of the first
+    // (which would show one organisation's placement to a token for another).
+    let first_id = first.body["id"].as_str().unwrap().to_string();
+    for (org, scopes) in [("M83003", "placements:read placements:write"), ("M83001", "placements:write")] {
+        let crossed = app.state.auth.mint("partner-of-M83001", Some(org), scopes, 600).unwrap();
+        let r = post(&app, &crossed, "key-0001", &body("IDEM-1", "M83001")).await;
+        r.problem(422, "validation");
+        assert_eq!(r.header("idempotent-replayed"), None);
+        assert!(!r.text.contains(&first_id), "{}", r.text);
+    }
 
     // A refusal is the answer too: a retry is refused the same way and writes nothing.
     let refused = post(&app, &partner, "key-0003", &body("IDEM-4", "M83003")).await;
@@ -89,7 +100,7 @@ async fn retries_get_the_first_answer(app: TestApp) {
     };
     sql(format!(
         "INSERT INTO idempotency_keys (subject, idempotency_key, fingerprint, claim, claimed_at, expires_at) \
-         VALUES ('partner-of-M83001', 'key-held', '{print}', 'another-replica', CURRENT_TIMESTAMP, '2099-01-01 00:00:00')"
+         VALUES ('partner-of-M83001', 'key-held', '{print} org=M83001 scopes=placements:read,placements:write', 'another-replica', CURRENT_TIMESTAMP, '2099-01-01 00:00:00')"
     ));
     let before = app.count("placement_records");
     let busy = post(&app, &partner, "key-held", &held).await;
@@ -139,6 +150,11 @@ async fn retries_get_the_first_answer(app: TestApp) {
     let c = app.gql(Some(&partner), create, json!({"input": changed, "key": "gql-1"})).await;
     assert_eq!(c.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{}", c.text);
     assert_eq!(app.count("placement_records"), before + 1);
+    let elsewhere =
+        app.state.auth.mint("partner-of-M83001", Some("M83003"), "placements:read placements:write", 600).unwrap();
+    let d = app.gql(Some(&elsewhere), create, json!({"input": input, "key": "gql-1"})).await;
+    assert_eq!(d.body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "not a replay: {}", d.text);
+    assert!(d.body["data"].is_null(), "{}", d.text);
 }
 
 /// 1,000 POSTs over 100 keys from 16 concurrent clients, each retrying while its key is

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::harness::{TestApp, SECRET};
 
-crate::on_both_backends!(partner_keys_verify_and_rotate, token_rejections);
+crate::on_both_backends!(partner_keys_verify_and_rotate, token_rejections, keys_speak_for_their_own_organisations);
 
 enum Key {
     Rsa(Box<rsa::RsaPrivateKey>),
@@ -391,4 +391,55 @@ fn p256_other_pem() -> String {
     use p256::pkcs8::EncodePrivateKey;
     let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).expect("a valid scalar");
     key.to_pkcs8_pem(p256::pkcs8::LineEnding::LF).expect("PEM").to_string()
+}
+
+/// A partner's key published with `orgs` and `scopes` signs for those organisations and
+/// scopes only: a token it signs for another organisation, or for `admin`, is refused (and
+/// the attempt audited, its signature having verified), whatever the token claims.
+async fn keys_speak_for_their_own_organisations(mut app: TestApp) {
+    app.practice("M83001", "Meir Health Centre", "ST3 7DY").await;
+    app.practice("M83003", "Trent Vale", "ST4 6AA").await;
+    let meir = Partner::rsa("meir-2026", RSA_PEM);
+    let operator = Partner::ec("operator-idp", EC_PEM);
+    let file = KeyFile::new(&[]);
+    let mut bound = meir.jwk();
+    bound["orgs"] = json!(["m83001"]);
+    bound["scopes"] = json!(["placements:read", "placements:write"]);
+    std::fs::write(&file.path, json!({"keys": [bound, operator.jwk()]}).to_string()).unwrap();
+    app.state.auth = partner_auth(&file);
+
+    let ok = app
+        .post("/api/v1/placements")
+        .bearer(&meir.token("M83001", "placements:write"))
+        .json(&placement())
+        .send()
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    let before = (app.count("placement_records"), app.count("audit_events WHERE outcome = 'accepted'"));
+    let mut other_host = placement();
+    other_host["hostCode"] = json!("M83003");
+    for (org, scope) in
+        [("M83003", "placements:write"), ("M83001", "admin"), ("M83001", "placements:write reference:write")]
+    {
+        let r = app.post("/api/v1/placements").bearer(&meir.token(org, scope)).json(&other_host).send().await;
+        r.problem(401, "unauthenticated");
+        assert_eq!(r.body["detail"], "not_allowed_for_key", "org {org}, scope {scope}");
+    }
+    let mut no_org = claims("M83001", "placements:read");
+    no_org.as_object_mut().unwrap().remove("org");
+    let r = app.get("/api/v1/placements").bearer(&meir.sign(&meir.header(), &no_org)).send().await;
+    assert_eq!((r.status, r.body["detail"].as_str()), (401, Some("not_allowed_for_key")));
+    assert_eq!((app.count("placement_records"), app.count("audit_events WHERE outcome = 'accepted'")), before);
+    let refused = app.count("audit_events WHERE outcome = 'unauthenticated' AND actor = 'partner-system-1'");
+    assert_eq!(refused, 3, "each refused write is audited with who signed it");
+    // A key without `orgs` (the operator's own identity provider) is not bounded.
+    let r = app.post("/api/v1/placements").bearer(&operator.token("M83003", "admin")).json(&other_host).send().await;
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    // `orgs` and `scopes` must be lists of strings, or the file is refused.
+    let mut broken = meir.jwk();
+    broken["orgs"] = json!("M83001");
+    std::fs::write(&file.path, json!({"keys": [broken]}).to_string()).unwrap();
+    let err = Jwks::load(&file.path).err().expect("refused");
+    assert!(err.contains("orgs"), "{err}");
 }

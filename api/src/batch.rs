@@ -63,7 +63,7 @@ pub fn import_file(
         request_id: None,
     };
     let read: pcr_schema::domain::batch::Source<'_> = Box::new(move |sink| read_rows(format, reader, sink));
-    pcr_schema::domain::batch::submit(db, Some(&actor), mode, "import", read).map_err(|e| e.to_string())
+    pcr_schema::domain::batch::submit(db, Some(&actor), mode, "import", read, None).map_err(|e| e.to_string())
 }
 
 /// The CSV columns, in the order the template has them, and the field each fills. Only
@@ -186,7 +186,14 @@ fn read_json_array(reader: impl Read, sink: &mut dyn FnMut(Row) -> DomainResult<
 }
 
 fn read_csv(reader: impl Read, sink: &mut dyn FnMut(Row) -> DomainResult<()>) -> DomainResult<()> {
-    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
+    // Lines end at `\n`: a `\r` before it stays in the last cell, and is trimmed with it. (With
+    // `\r` as a terminator too, a record's start is before or after the line break depending
+    // on the file's line endings, and the row numbers would be one out.)
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(reader);
     let mut header = csv::ByteRecord::new();
     if !csv.read_byte_record(&mut header).map_err(csv_error)? {
         return Ok(());
@@ -222,10 +229,8 @@ fn read_csv(reader: impl Read, sink: &mut dyn FnMut(Row) -> DomainResult<()>) ->
         if !csv.read_byte_record(&mut record).map_err(csv_error)? {
             return Ok(());
         }
-        // The reader stands at the record's end (its line ending not yet read); the record
-        // starts that many lines up as its quoted cells hold line breaks.
-        let inside = record.iter().map(|c| c.iter().filter(|b| **b == b'\n').count() as u64).sum::<u64>();
-        let line = csv.position().line().saturating_sub(inside);
+        // Where the record starts: its quoted cells may hold line breaks.
+        let line = record.position().map(|p| p.line()).unwrap_or_else(|| csv.position().line());
         if record.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }

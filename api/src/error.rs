@@ -162,8 +162,7 @@ impl ResponseError for ApiError {
         // Refusals of a signed caller are audited (see `refusals`).
         let refusal = match self {
             ApiError::Unauthorized(_) => Some(Outcome::Unauthenticated),
-            ApiError::Domain(DomainError::Forbidden(_)) => Some(Outcome::Forbidden),
-            ApiError::Domain(DomainError::NotFound { hidden: true, .. }) => Some(Outcome::NotFound),
+            ApiError::Domain(e) => Outcome::refusing(e),
             _ => None,
         };
         if let Some(outcome) = refusal {

@@ -6,7 +6,8 @@
 //! nobody worth recording, and recording it would let anyone fill the trail.
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
@@ -14,6 +15,10 @@ use actix_web::{web, HttpMessage};
 use pcr_schema::audit::{self, Action, Denial, Outcome};
 use pcr_schema::domain::changes::Kind;
 use pcr_schema::Db;
+
+use futures_util::{stream, StreamExt};
+
+use crate::rest::body::MAX_BODY_BYTES;
 
 const REQUEST_ID: &str = "x-request-id";
 
@@ -54,8 +59,38 @@ fn target(method: &Method, path: &str) -> Option<(String, String, Action)> {
     Some((kind.audit_type().to_string(), key, action))
 }
 
+/// Reads a write's body, up to the REST body limit, so that a refusal can record what it
+/// tried to write, and gives it back to the handler. A larger body (a batch, or one the
+/// handler will refuse as too large) is passed on as it comes and not kept.
+async fn keep_body(req: &mut ServiceRequest) -> Option<web::Bytes> {
+    let mut payload = req.take_payload();
+    let mut chunks: Vec<Result<web::Bytes, PayloadError>> = Vec::new();
+    let mut size = 0;
+    let mut whole = true;
+    while let Some(chunk) = payload.next().await {
+        match &chunk {
+            Ok(bytes) => size += bytes.len(),
+            Err(_) => whole = false,
+        }
+        chunks.push(chunk);
+        if !whole || size > MAX_BODY_BYTES {
+            whole = false;
+            break;
+        }
+    }
+    if !whole {
+        let rest: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<web::Bytes, PayloadError>>>> =
+            Box::pin(stream::iter(chunks).chain(payload));
+        req.set_payload(Payload::from(rest));
+        return None;
+    }
+    let body: web::Bytes = chunks.into_iter().filter_map(Result::ok).flatten().collect::<Vec<u8>>().into();
+    req.set_payload(Payload::from(body.clone()));
+    Some(body)
+}
+
 pub async fn middleware(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = req
@@ -68,6 +103,12 @@ pub async fn middleware(
     req.extensions_mut().insert(RequestId(id.clone()));
     let (method, path) = (req.method().clone(), req.path().to_string());
     let db = req.app_data::<web::Data<Db>>().map(|d| d.get_ref().clone());
+    let written = target(&method, &path);
+    // A batch's rows are reported row by row, not kept here.
+    let body = match written.is_some() && method != Method::DELETE && !path.ends_with("/batch") {
+        true => keep_body(&mut req).await,
+        false => None,
+    };
     let mut res = next.call(req).await?;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
@@ -75,11 +116,12 @@ pub async fn middleware(
     let refusal = res.response().extensions().get::<Refusal>().copied();
     let signed = res.request().extensions().get::<Signed>().cloned();
     if let (Some(Refusal(outcome)), Some(signed), Some(db), Some((entity_type, key, action))) =
-        (refusal, signed, db, target(&method, &path))
+        (refusal, signed, db, written)
     {
+        let attempted = body.and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
         let actor =
             pcr_schema::Actor { subject: signed.subject, org: signed.org, scopes: Vec::new(), request_id: Some(id) };
-        let denial = Denial { actor, action, entity_type, key, outcome };
+        let denial = Denial { actor, action, entity_type, key, outcome, attempted };
         // The refusal stands whether or not it could be recorded; a failure is logged.
         if let Err(e) = web::block(move || audit::record_denial(&db, &denial))
             .await

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::actor::Actor;
 use crate::db::DbConnection;
-use crate::error::DomainResult;
+use crate::error::{DomainError, DomainResult};
 use crate::tables::audit_events;
 
 crate::text_enum! {
@@ -30,6 +30,20 @@ crate::text_enum! {
         #[doc = "Refused: the token's signature verified but the token did not (expired, say)."] Unauthenticated = "unauthenticated",
         #[doc = "Refused: the token lacks the scope, or the record is outside its organisation's reach."] Forbidden = "forbidden",
         #[doc = "Refused as not found: the record is outside its organisation's reach."] NotFound = "not_found",
+    }
+}
+
+impl Outcome {
+    /// The refusal a domain error is, if it is one worth auditing: a missing scope or a
+    /// record out of reach. Other errors (invalid input, a stale version) are the caller's
+    /// own mistakes about a write it may make.
+    pub fn refusing(e: &DomainError) -> Option<Outcome> {
+        match e {
+            DomainError::Unauthenticated => Some(Outcome::Unauthenticated),
+            DomainError::Forbidden(_) => Some(Outcome::Forbidden),
+            DomainError::NotFound { hidden: true, .. } => Some(Outcome::NotFound),
+            _ => None,
+        }
     }
 }
 
@@ -180,15 +194,18 @@ pub struct Denial {
     /// The record's key as the request named it; empty for a create.
     pub key: String,
     pub outcome: Outcome,
+    /// The values the request tried to write (its JSON body or GraphQL input), when known.
+    pub attempted: Option<serde_json::Value>,
 }
 
 pub fn record_denial(db: &crate::Db, d: &Denial) -> DomainResult<()> {
     let subject = Subject { entity_type: &d.entity_type, id: &d.key, key: &d.key, version: None };
     db.write(|conn| {
         let seq = reserve(conn)?;
+        // Nothing changed, so there is no `before`; `after` is what the caller tried to write.
         let row = AuditEvent {
             outcome: d.outcome.as_str().to_string(),
-            ..event::<(), ()>(&d.actor, d.action, subject, None, None, seq, crate::now())
+            ..event::<(), _>(&d.actor, d.action, subject, None, d.attempted.as_ref(), seq, crate::now())
         };
         diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
         Ok(())
@@ -206,4 +223,36 @@ pub fn for_entity(conn: &mut DbConnection, entity_type: &str, entity_id: &str) -
 
 pub fn count(conn: &mut DbConnection) -> DomainResult<i64> {
     Ok(audit_events::table.count().get_result(conn)?)
+}
+
+/// Runs a write for `actor` and, when it is refused for who is asking (a missing scope, a
+/// record out of reach), records the refusal with what the caller tried to write. The
+/// refusal stands whether or not it could be recorded; a failure to record it is logged.
+/// REST records its refusals at the edge (see the API's `refusals`), because some come
+/// before any handler; GraphQL mutations, which all reach a resolver, call this.
+pub fn refusals_recorded<T>(
+    db: &crate::Db,
+    actor: Option<&Actor>,
+    target: (Action, &str, &str),
+    attempted: impl FnOnce() -> Option<serde_json::Value>,
+    write: impl FnOnce() -> DomainResult<T>,
+) -> DomainResult<T> {
+    let result = write();
+    if let (Err(e), Some(actor)) = (&result, actor) {
+        if let Some(outcome) = Outcome::refusing(e) {
+            let (action, entity_type, key) = target;
+            let denial = Denial {
+                actor: actor.clone(),
+                action,
+                entity_type: entity_type.to_string(),
+                key: key.to_string(),
+                outcome,
+                attempted: attempted(),
+            };
+            if let Err(e) = record_denial(db, &denial) {
+                tracing::error!(error = %e, "a refused write could not be audited");
+            }
+        }
+    }
+    result
 }

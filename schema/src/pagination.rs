@@ -46,6 +46,9 @@ macro_rules! list_query {
         pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty,)* }
         $(sorts = $sorts:ident = [$($key:literal),+],)? schema = $schema:ident, doc = $doc:literal
     ) => {
+        // Every list's query string: parsed by serde, documented as query parameters.
+        #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize, utoipa::IntoParams)]
+        #[into_params(parameter_in = Query)]
         $(#[$meta])*
         pub struct $name {
             $($(#[$fmeta])* pub $field: $ty,)*

@@ -13,11 +13,47 @@ use std::time::{Duration, SystemTime};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-/// One partner key: what it verifies and how.
+/// One partner key: what it verifies and how, and what its tokens may claim.
 #[derive(Clone)]
 pub struct PartnerKey {
     pub algorithm: Algorithm,
     pub key: DecodingKey,
+    pub bound: Bound,
+}
+
+/// What a key's tokens may claim, from the key's own `orgs` and `scopes` members: a
+/// partner's key speaks for its own organisations, with the scopes agreed for it, whatever
+/// its tokens say. A key without them (the operator's own identity provider) is unbounded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bound {
+    /// The organisations its tokens may act for; a token must name one of them.
+    pub orgs: Option<Vec<String>>,
+    /// The scopes its tokens may carry.
+    pub scopes: Option<Vec<String>>,
+}
+
+impl Bound {
+    /// Whether a token signed by the key may claim `org` and `scopes`.
+    pub fn allows(&self, org: Option<&str>, scopes: &[String]) -> bool {
+        let org_ok = self.orgs.as_ref().is_none_or(|orgs| org.is_some_and(|o| orgs.iter().any(|k| k == o)));
+        let scopes_ok = self.scopes.as_ref().is_none_or(|allowed| scopes.iter().all(|s| allowed.contains(s)));
+        org_ok && scopes_ok
+    }
+}
+
+/// The `orgs` and `scopes` members of one key of the document, if it has them.
+fn bound_of(raw: &serde_json::Value) -> Result<Bound, String> {
+    let list = |name: &str, upper: bool| -> Result<Option<Vec<String>>, String> {
+        let Some(v) = raw.get(name) else { return Ok(None) };
+        let items = v.as_array().ok_or_else(|| format!("`{name}` must be a list of strings"))?;
+        let words: Option<Vec<String>> = items
+            .iter()
+            .map(|i| i.as_str().map(str::trim).filter(|t| !t.is_empty()))
+            .map(|t| t.map(|t| if upper { t.to_ascii_uppercase() } else { t.to_string() }))
+            .collect();
+        words.map(Some).ok_or_else(|| format!("`{name}` must be a list of strings"))
+    };
+    Ok(Bound { orgs: list("orgs", true)?, scopes: list("scopes", false)? })
 }
 
 /// The key set, shared by every worker and reloaded in place.
@@ -43,8 +79,11 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 /// passed over; a document with no usable key is an error.
 pub fn parse(text: &str) -> Result<HashMap<String, PartnerKey>, String> {
     let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("not a JWKS document: {e}"))?;
+    // The library's keys drop members it does not know; `orgs` and `scopes` are read here.
+    let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not a JWKS document: {e}"))?;
+    let raw_keys = raw.get("keys").and_then(|k| k.as_array()).cloned().unwrap_or_default();
     let mut keys = HashMap::new();
-    for jwk in &set.keys {
+    for (jwk, raw) in set.keys.iter().zip(raw_keys.iter()) {
         let Some(kid) = jwk.common.key_id.clone().filter(|k| !k.is_empty()) else { continue };
         if matches!(jwk.common.public_key_use, Some(ref u) if *u != PublicKeyUse::Signature) {
             continue;
@@ -59,7 +98,8 @@ pub fn parse(text: &str) -> Result<HashMap<String, PartnerKey>, String> {
             _ => continue,
         };
         let key = DecodingKey::from_jwk(jwk).map_err(|_| format!("key `{kid}` is not a valid public key"))?;
-        if keys.insert(kid.clone(), PartnerKey { algorithm, key }).is_some() {
+        let bound = bound_of(raw).map_err(|e| format!("key `{kid}`: {e}"))?;
+        if keys.insert(kid.clone(), PartnerKey { algorithm, key, bound }).is_some() {
             return Err(format!("two keys have the kid `{kid}`"));
         }
     }

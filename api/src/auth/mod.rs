@@ -17,6 +17,7 @@ use crate::refusals::{RequestId, Signed};
 pub mod jwks;
 pub mod rejection;
 
+use jwks::Bound;
 pub use jwks::Jwks;
 pub use rejection::Rejection;
 
@@ -190,11 +191,11 @@ impl AuthConfig {
     }
 
     /// The key and algorithm a token's header asks for, if this server allows them.
-    fn key_for(&self, header: &Header) -> Result<(Algorithm, DecodingKey), Rejection> {
+    fn key_for(&self, header: &Header) -> Result<(Algorithm, DecodingKey, Bound), Rejection> {
         match header.alg {
             Algorithm::HS256 if self.hs256_accepted() => {
                 let secret = self.hs256_secret.as_deref().ok_or(Rejection::NoKey)?;
-                Ok((Algorithm::HS256, DecodingKey::from_secret(secret)))
+                Ok((Algorithm::HS256, DecodingKey::from_secret(secret), Bound::default()))
             }
             Algorithm::RS256 | Algorithm::ES256 => {
                 let jwks = self.jwks.as_ref().ok_or(Rejection::NoKey)?;
@@ -205,7 +206,7 @@ impl AuthConfig {
                 if key.algorithm != header.alg {
                     return Err(Rejection::AlgorithmNotAllowed);
                 }
-                Ok((key.algorithm, key.key))
+                Ok((key.algorithm, key.key, key.bound))
             }
             // HS256 beside a JWKS (the public key as an HMAC secret is the classic
             // confusion), and every other algorithm.
@@ -233,7 +234,7 @@ impl AuthConfig {
         if header.crit.is_some() {
             return Err(Rejection::CriticalHeader);
         }
-        let (algorithm, key) = self.key_for(&header)?;
+        let (algorithm, key, bound) = self.key_for(&header)?;
         let mut validation = Validation::new(algorithm);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
@@ -265,6 +266,9 @@ impl AuthConfig {
             scopes: c.scope.split_whitespace().map(str::to_string).collect(),
             request_id: None,
         };
+        if !bound.allows(actor.org.as_deref(), &actor.scopes) {
+            return Err(Rejection::NotAllowedForKey);
+        }
         Ok((actor, exp, c.nbf))
     }
 
@@ -295,7 +299,7 @@ impl AuthConfig {
     /// header names, whatever its times and audience: who was refused, for the audit.
     pub fn signed_subject(&self, token: &str) -> Option<Signed> {
         let header = decode_header(token).ok()?;
-        let (algorithm, key) = self.key_for(&header).ok()?;
+        let (algorithm, key, _) = self.key_for(&header).ok()?;
         let mut validation = Validation::new(algorithm);
         validation.validate_exp = false;
         validation.validate_nbf = false;

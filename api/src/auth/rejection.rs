@@ -31,6 +31,8 @@ pub enum Rejection {
     MalformedAuthorization,
     /// More than one `Authorization` header.
     DuplicateAuthorization,
+    /// The token claims an organisation or scope its signing key may not grant.
+    NotAllowedForKey,
 }
 
 impl Rejection {
@@ -50,6 +52,7 @@ impl Rejection {
             Rejection::NoKey => "no_key_configured",
             Rejection::MalformedAuthorization => "malformed_authorization",
             Rejection::DuplicateAuthorization => "duplicate_authorization",
+            Rejection::NotAllowedForKey => "not_allowed_for_key",
         }
     }
 

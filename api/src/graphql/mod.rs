@@ -2,6 +2,7 @@
 //! HTTP) or, for a browser, serves the offline playground. Resolvers call the same domain
 //! functions as REST.
 
+pub mod audit;
 pub mod connection;
 pub mod documents;
 pub mod errors;

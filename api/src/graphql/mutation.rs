@@ -2,7 +2,7 @@
 //! the same domain functions (same scopes, validation, audit and version checks).
 
 use async_graphql::{Context, InputObject, InputType, Object, Result, SimpleObject};
-use pcr_schema::audit::Action;
+use pcr_schema::audit::{self, Action};
 use pcr_schema::date::Date;
 use pcr_schema::domain::crud::{self, Change, Entity};
 use pcr_schema::domain::idempotency::{self, Claimed, StoredResponse};
@@ -93,26 +93,44 @@ where
     E::Input: Send,
 {
     let (db, actor) = (db(ctx)?, actor(ctx));
+    let attempted = serde_json::to_value(&input).ok();
+    let target = (Action::Create, E::NAME, "");
     let Some(key) = idempotency_key else {
-        return domain(move || crud::create::<E>(&db, actor.as_ref(), input));
+        return domain(move || {
+            audit::refusals_recorded(
+                &db,
+                actor.as_ref(),
+                target,
+                || attempted,
+                || crud::create::<E>(&db, actor.as_ref(), input),
+            )
+        });
     };
     let ttl = ctx.data_opt::<IdempotencyConfig>().copied().unwrap_or_default().ttl;
     domain(move || {
-        let caller = crud::writer::<E>(actor.as_ref())?;
-        let body = serde_json::to_vec(&input).unwrap_or_default();
-        let print = digest(&[b"graphql", E::NAME.as_bytes(), &body]);
-        let claim = match idempotency::claim(&db, &caller.subject, &key, &print, ttl)? {
-            Claimed::Replay(first) => return crud::get::<E>(&db, actor.as_ref(), &first.body),
-            Claimed::New(claim) => claim,
-        };
-        let created = crud::create_then::<E, ()>(&db, actor.as_ref(), input, |c, rec| {
-            let answer = StoredResponse { status: 201, headers: Vec::new(), body: rec.id().to_string() };
-            idempotency::complete(c, &claim, &answer)
-        });
-        if created.is_err() {
-            let _ = idempotency::release(&db, &claim);
-        }
-        created.map(|(record, ())| record)
+        audit::refusals_recorded(
+            &db,
+            actor.as_ref(),
+            target,
+            || attempted,
+            || {
+                let caller = crud::writer::<E>(actor.as_ref())?;
+                let body = serde_json::to_vec(&input).unwrap_or_default();
+                let print = digest(&[b"graphql", E::NAME.as_bytes(), &body]);
+                let claim = match idempotency::claim(&db, caller, &key, &print, ttl)? {
+                    Claimed::Replay(first) => return crud::get::<E>(&db, actor.as_ref(), &first.body),
+                    Claimed::New(claim) => claim,
+                };
+                let created = crud::create_then::<E, ()>(&db, actor.as_ref(), input, |c, rec| {
+                    let answer = StoredResponse { status: 201, headers: Vec::new(), body: rec.id().to_string() };
+                    idempotency::complete(c, &claim, &answer)
+                });
+                if created.is_err() {
+                    let _ = idempotency::release(&db, &claim);
+                }
+                created.map(|(record, ())| record)
+            },
+        )
     })
 }
 
@@ -122,23 +140,19 @@ where
 {
     let (db, actor) = (db(ctx)?, actor(ctx));
     let key = key_of(input.key);
-    domain(move || {
-        crud::update::<E>(
-            &db,
-            actor.as_ref(),
-            &key,
-            input.expected_version,
-            Change::Replace(input.data),
-            Action::Update,
-        )
-    })
+    let attempted = serde_json::to_value(&input.data).ok();
+    let write = || {
+        let change = Change::Replace(input.data);
+        crud::update::<E>(&db, actor.as_ref(), &key, input.expected_version, change, Action::Update)
+    };
+    domain(|| audit::refusals_recorded(&db, actor.as_ref(), (Action::Update, E::NAME, &key), || attempted, write))
 }
 
 async fn delete<E: Entity + Send + 'static>(ctx: &Context<'_>, input: DeleteInput) -> Result<DeletePayload> {
     let (db, actor) = (db(ctx)?, actor(ctx));
     let key = key_of(input.key);
-    let k = key.clone();
-    domain(move || crud::delete::<E>(&db, actor.as_ref(), &k, input.expected_version))?;
+    let write = || crud::delete::<E>(&db, actor.as_ref(), &key, input.expected_version);
+    domain(|| audit::refusals_recorded(&db, actor.as_ref(), (Action::Delete, E::NAME, &key), || None, write))?;
     Ok(DeletePayload { key })
 }
 
@@ -148,12 +162,12 @@ pub struct Mutation;
 /// as one macro so the `#[Object]` attribute sees every method.)
 macro_rules! mutation_root {
     ($( $create:ident, $update:ident, $delete:ident, $row:ty, $input:ty, $node:ident,
-        $create_desc:literal, $update_desc:literal, $delete_desc:literal; )*) => {
+        $what:literal, $noun:literal; )*) => {
         /// Writes: everything REST can write, with the same scopes, validation, audit and version checks.
         #[Object]
         impl Mutation {
             $(
-                #[doc = $create_desc]
+                #[doc = concat!("Creates ", $what, ". Needs `reference:write`.")]
                 async fn $create(
                     &self,
                     ctx: &Context<'_>,
@@ -163,7 +177,7 @@ macro_rules! mutation_root {
                 ) -> Result<$node> {
                     Ok($node(create::<$row>(ctx, input, idempotency_key).await?.view()))
                 }
-                #[doc = $update_desc]
+                #[doc = concat!("Replaces ", $noun, "'s writable fields. Needs `reference:write`.")]
                 async fn $update(
                     &self,
                     ctx: &Context<'_>,
@@ -172,7 +186,7 @@ macro_rules! mutation_root {
                 ) -> Result<$node> {
                     Ok($node(update::<$row>(ctx, input).await?.view()))
                 }
-                #[doc = $delete_desc]
+                #[doc = concat!("Deletes ", $noun, ". Needs `reference:write`.")]
                 async fn $delete(
                     &self,
                     ctx: &Context<'_>,
@@ -212,8 +226,11 @@ macro_rules! mutation_root {
             ) -> Result<PlacementNode> {
                 let (db, actor) = (db(ctx)?, actor(ctx));
                 let key = key_of(input.key);
-                let row =
-                    domain(|| placement_queries::end(&db, actor.as_ref(), &key, input.expected_version, input.end_date.map(Into::into)))?;
+                let end_date = input.end_date.map(Into::into);
+                let attempted = || Some(serde_json::json!({ "endDate": end_date }));
+                let write = || placement_queries::end(&db, actor.as_ref(), &key, input.expected_version, end_date);
+                let target = (Action::End, <PlacementRow as Entity>::NAME, key.as_str());
+                let row = domain(|| audit::refusals_recorded(&db, actor.as_ref(), target, attempted, write))?;
                 Ok(PlacementNode(row.view()))
             }
         }
@@ -222,43 +239,23 @@ macro_rules! mutation_root {
 
 mutation_root! {
     create_practice, update_practice, delete_practice, PracticeRow, PracticeInput, PracticeNode,
-        "Creates a GP practice. Needs `reference:write`.",
-        "Replaces a practice's writable fields. Needs `reference:write`.",
-        "Deletes a practice. Needs `reference:write`.";
+        "a GP practice", "a practice";
     create_federation, update_federation, delete_federation, FederationRow, FederationInput, FederationNode,
-        "Creates a GP federation. Needs `reference:write`.",
-        "Replaces a federation's writable fields. Needs `reference:write`.",
-        "Deletes a federation. Needs `reference:write`.";
+        "a GP federation", "a federation";
     create_pcn, update_pcn, delete_pcn, PcnRow, PcnInput, PcnNode,
-        "Creates a Primary Care Network. Needs `reference:write`.",
-        "Replaces a PCN's writable fields. Needs `reference:write`.",
-        "Deletes a PCN. Needs `reference:write`.";
+        "a Primary Care Network", "a PCN";
     create_integrated_care_team, update_integrated_care_team, delete_integrated_care_team, IctRow, IntegratedCareTeamInput, IctNode,
-        "Creates an Integrated Care Team. Needs `reference:write`.",
-        "Replaces an Integrated Care Team's writable fields. Needs `reference:write`.",
-        "Deletes an Integrated Care Team. Needs `reference:write`.";
+        "an Integrated Care Team", "an Integrated Care Team";
     create_federation_membership, update_federation_membership, delete_federation_membership, FederationMembershipRow, FederationMembershipInput, FederationMembershipNode,
-        "Creates a practice's membership of a federation for a period. Needs `reference:write`.",
-        "Replaces a federation membership's writable fields. Needs `reference:write`.",
-        "Deletes a federation membership. Needs `reference:write`.";
+        "a practice's membership of a federation for a period", "a federation membership";
     create_pcn_membership, update_pcn_membership, delete_pcn_membership, PcnMembershipRow, PcnMembershipInput, PcnMembershipNode,
-        "Creates a practice's membership of a PCN for a period. Needs `reference:write`.",
-        "Replaces a PCN membership's writable fields. Needs `reference:write`.",
-        "Deletes a PCN membership. Needs `reference:write`.";
+        "a practice's membership of a PCN for a period", "a PCN membership";
     create_ict_membership, update_ict_membership, delete_ict_membership, IctMembershipRow, IctMembershipInput, IctMembershipNode,
-        "Creates a practice's membership of an ICT for a period. Needs `reference:write`.",
-        "Replaces an ICT membership's writable fields. Needs `reference:write`.",
-        "Deletes an ICT membership. Needs `reference:write`.";
+        "a practice's membership of an ICT for a period", "an ICT membership";
     create_partner_service, update_partner_service, delete_partner_service, PartnerServiceRow, PartnerServiceInput, PartnerServiceNode,
-        "Creates a partner service of an ICT. Needs `reference:write`.",
-        "Replaces a partner service's writable fields. Needs `reference:write`.",
-        "Deletes a partner service. Needs `reference:write`.";
+        "a partner service of an ICT", "a partner service";
     create_role, update_role, delete_role, RoleRow, RoleInput, RoleNode,
-        "Creates a role in the role catalogue. Needs `reference:write`.",
-        "Replaces a role's writable fields. Needs `reference:write`.",
-        "Deletes a role. Needs `reference:write`.";
+        "a role in the role catalogue", "a role";
     create_programme, update_programme, delete_programme, ProgrammeRow, ProgrammeInput, ProgrammeNode,
-        "Creates a programme. Needs `reference:write`.",
-        "Replaces a programme's writable fields. Needs `reference:write`.",
-        "Deletes a programme. Needs `reference:write`.";
+        "a programme", "a programme";
 }

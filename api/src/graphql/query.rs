@@ -376,4 +376,18 @@ impl Query {
         let page = domain(move || placement_queries::list(&db, actor.as_ref(), &query))?;
         Ok(connection(page, &how, Total::Placements(q), PlacementNode))
     }
+
+    /// The audit trail (as `GET /api/v1/audit`): every write and every refused one, oldest
+    /// first. `admin` reads all of it; a partner with `placements:read` reads the entries of
+    /// the placements within its organisation's reach.
+    #[graphql(complexity = "first.unwrap_or(50).max(1) as usize * child_complexity")]
+    async fn audit(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (1–200, default 50)")] first: Option<i32>,
+        #[graphql(desc = "The `nextCursor` of the previous page")] after: Option<String>,
+        #[graphql(desc = "Which entries")] filter: Option<super::audit::AuditFilter>,
+    ) -> Result<super::audit::AuditPage> {
+        super::audit::page(ctx, first, after, filter).await
+    }
 }

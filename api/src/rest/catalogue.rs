@@ -18,40 +18,24 @@ use crate::openapi::{BadRequest, ListOk, NotAcceptable, Unprocessable};
 
 pub mod role {
     use pcr_schema::models::role::{Role, RoleInput, RoleRow};
-    crate::entity_handlers!(
-        entity = RoleRow,
-        view = Role,
-        input = RoleInput,
-        name = "Role",
-        noun = "a role",
-        tag = "roles",
-        collection = "/api/v1/roles",
-        item = "/api/v1/roles/{key}",
-        key = "Role id or code, e.g. physician-associate",
-        write_scope = "reference:write",
-        example = crate::rest::examples::role,
-        patch_example = crate::rest::examples::role_patch,
+    crate::entity_handlers! {
+        entity = RoleRow, view = Role, input = RoleInput, name = "Role", noun = "a role", tag = "roles",
+        collection = "/api/v1/roles", item = "/api/v1/roles/{key}",
+        key = "Role id or code, e.g. physician-associate", write_scope = "reference:write",
+        example = crate::rest::examples::role, patch_example = crate::rest::examples::role_patch,
         delete = delete
-    );
+    }
 }
 
 pub mod programme {
     use pcr_schema::models::programme::{Programme, ProgrammeInput, ProgrammeRow};
-    crate::entity_handlers!(
-        entity = ProgrammeRow,
-        view = Programme,
-        input = ProgrammeInput,
-        name = "Programme",
-        noun = "a programme",
-        tag = "programmes",
-        collection = "/api/v1/programmes",
-        item = "/api/v1/programmes/{key}",
-        key = "Programme id or code, e.g. gp-retainer-scheme",
-        write_scope = "reference:write",
-        example = crate::rest::examples::programme,
-        patch_example = crate::rest::examples::programme_patch,
-        delete = delete
-    );
+    crate::entity_handlers! {
+        entity = ProgrammeRow, view = Programme, input = ProgrammeInput, name = "Programme",
+        noun = "a programme", tag = "programmes", collection = "/api/v1/programmes",
+        item = "/api/v1/programmes/{key}", key = "Programme id or code, e.g. gp-retainer-scheme",
+        write_scope = "reference:write", example = crate::rest::examples::programme,
+        patch_example = crate::rest::examples::programme_patch, delete = delete
+    }
 }
 
 /// List the role catalogue

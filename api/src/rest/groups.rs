@@ -23,59 +23,34 @@ use crate::openapi::{BadRequest, ItemsOk, ListOk, NotAcceptable, NotFound, Unpro
 
 pub mod federation {
     use pcr_schema::models::federation::{Federation, FederationInput, FederationRow};
-    crate::entity_handlers!(
-        entity = FederationRow,
-        view = Federation,
-        input = FederationInput,
-        name = "Federation",
-        noun = "a GP federation",
-        tag = "federations",
-        collection = "/api/v1/federations",
-        item = "/api/v1/federations/{key}",
-        key = "Federation id or code, e.g. NSGPF",
-        write_scope = "reference:write",
-        example = crate::rest::examples::federation,
-        patch_example = crate::rest::examples::federation_patch,
-        delete = delete
-    );
+    crate::entity_handlers! {
+        entity = FederationRow, view = Federation, input = FederationInput, name = "Federation",
+        noun = "a GP federation", tag = "federations", collection = "/api/v1/federations",
+        item = "/api/v1/federations/{key}", key = "Federation id or code, e.g. NSGPF",
+        write_scope = "reference:write", example = crate::rest::examples::federation,
+        patch_example = crate::rest::examples::federation_patch, delete = delete
+    }
 }
 
 pub mod pcn {
     use pcr_schema::models::federation::{Pcn, PcnInput, PcnRow};
-    crate::entity_handlers!(
-        entity = PcnRow,
-        view = Pcn,
-        input = PcnInput,
-        name = "Pcn",
-        noun = "a Primary Care Network",
-        tag = "pcns",
-        collection = "/api/v1/pcns",
-        item = "/api/v1/pcns/{key}",
-        key = "PCN id or ODS code, e.g. U99901",
-        write_scope = "reference:write",
-        example = crate::rest::examples::pcn,
-        patch_example = crate::rest::examples::federation_patch,
+    crate::entity_handlers! {
+        entity = PcnRow, view = Pcn, input = PcnInput, name = "Pcn", noun = "a Primary Care Network",
+        tag = "pcns", collection = "/api/v1/pcns", item = "/api/v1/pcns/{key}",
+        key = "PCN id or ODS code, e.g. U99901", write_scope = "reference:write",
+        example = crate::rest::examples::pcn, patch_example = crate::rest::examples::federation_patch,
         delete = delete
-    );
+    }
 }
 
 pub mod ict {
     use pcr_schema::models::ict::{IctRow, IntegratedCareTeam, IntegratedCareTeamInput};
-    crate::entity_handlers!(
-        entity = IctRow,
-        view = IntegratedCareTeam,
-        input = IntegratedCareTeamInput,
-        name = "Ict",
-        noun = "an Integrated Care Team",
-        tag = "icts",
-        collection = "/api/v1/icts",
-        item = "/api/v1/icts/{key}",
-        key = "ICT id or code, e.g. ICT-MEIR",
-        write_scope = "reference:write",
-        example = crate::rest::examples::ict,
-        patch_example = crate::rest::examples::ict_patch,
-        delete = delete
-    );
+    crate::entity_handlers! {
+        entity = IctRow, view = IntegratedCareTeam, input = IntegratedCareTeamInput, name = "Ict",
+        noun = "an Integrated Care Team", tag = "icts", collection = "/api/v1/icts",
+        item = "/api/v1/icts/{key}", key = "ICT id or code, e.g. ICT-MEIR", write_scope = "reference:write",
+        example = crate::rest::examples::ict, patch_example = crate::rest::examples::ict_patch, delete = delete
+    }
 }
 
 /// List GP federations

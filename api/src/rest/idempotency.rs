@@ -33,7 +33,7 @@ impl Default for IdempotencyConfig {
 }
 
 /// The request's key, if it sent one (two are a 400: which would count?).
-fn key_of(req: &HttpRequest) -> ApiResult<Option<String>> {
+pub fn key_of(req: &HttpRequest) -> ApiResult<Option<String>> {
     let mut values = req.headers().get_all(HEADER);
     let Some(value) = values.next() else { return Ok(None) };
     if values.next().is_some() {
@@ -52,6 +52,29 @@ fn key_of(req: &HttpRequest) -> ApiResult<Option<String>> {
 /// What makes two requests the same: method, path, query and body.
 pub fn fingerprint(req: &HttpRequest, body: &[u8]) -> String {
     digest(&[req.method().as_str().as_bytes(), req.path().as_bytes(), req.query_string().as_bytes(), body])
+}
+
+/// The fingerprint of a request whose body is read as it arrives (a batch): its method,
+/// target and media type, and a digest of the body taken chunk by chunk.
+pub struct StreamedPrint {
+    head: [String; 4],
+    body: Sha256,
+}
+
+impl StreamedPrint {
+    pub fn new(req: &HttpRequest) -> StreamedPrint {
+        let media = req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let head = [req.method().as_str(), req.path(), req.query_string(), media.unwrap_or("")].map(str::to_string);
+        StreamedPrint { head, body: Sha256::new() }
+    }
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.body.update(chunk);
+    }
+    pub fn finish(self) -> String {
+        let body: String = self.body.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let [method, path, query, media] = &self.head;
+        digest(&[method.as_bytes(), path.as_bytes(), query.as_bytes(), media.as_bytes(), body.as_bytes()])
+    }
 }
 
 /// SHA-256 over the parts, each length-prefixed so that no two lists of parts collide.
@@ -81,7 +104,7 @@ pub fn into_response(r: &StoredResponse) -> HttpResponse {
     res.body(r.body.clone())
 }
 
-fn problem_of(e: &ApiError) -> StoredResponse {
+pub fn problem_of(e: &ApiError) -> StoredResponse {
     let p = e.problem();
     StoredResponse {
         status: p.status,
@@ -102,13 +125,13 @@ where
     let Some(key) = key_of(req)? else {
         return run(None).await.map(|r| into_response(&r));
     };
-    let subject = caller.actor().ok_or(DomainError::Unauthenticated)?.subject.clone();
+    let actor = caller.actor().ok_or(DomainError::Unauthenticated)?.clone();
     let db = req.app_data::<web::Data<Db>>().ok_or_else(|| ApiError::Internal("no database".into()))?.get_ref().clone();
     let ttl = req.app_data::<web::Data<IdempotencyConfig>>().map(|c| c.ttl).unwrap_or(IdempotencyConfig::default().ttl);
     let print = fingerprint(req, body);
     let claimed = {
         let db = db.clone();
-        blocking(move || idempotency::claim(&db, &subject, &key, &print, ttl)).await?
+        blocking(move || idempotency::claim(&db, &actor, &key, &print, ttl)).await?
     };
     let claim = match claimed {
         Claimed::Replay(r) => {
@@ -123,7 +146,7 @@ where
         Err(e) => {
             let kept = problem_of(&e);
             let settled = match kept.status {
-                400..=499 => blocking(move || idempotency::complete_alone(&db, &claim, &kept)).await,
+                400..=499 => blocking(move || idempotency::complete_alone(&db, &claim, None, &kept)).await,
                 _ => blocking(move || idempotency::release(&db, &claim)).await,
             };
             if let Err(s) = settled {

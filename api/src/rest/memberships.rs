@@ -5,81 +5,34 @@ use actix_web::web;
 
 use crate::http::resource::Resource;
 
-pub mod federation_membership {
-    use pcr_schema::models::membership::{FederationMembership, FederationMembershipInput, FederationMembershipRow};
-    crate::entity_handlers!(
-        entity = FederationMembershipRow,
-        view = FederationMembership,
-        input = FederationMembershipInput,
-        name = "FederationMembership",
-        noun = "a federation membership",
-        tag = "memberships",
-        collection = "/api/v1/federation-memberships",
-        item = "/api/v1/federation-memberships/{key}",
-        key = "Membership id",
-        write_scope = "reference:write",
-        example = crate::rest::examples::federation_membership,
-        patch_example = crate::rest::examples::membership_patch,
-        delete = delete
-    );
+/// A module of handlers for one kind of period: the kinds differ only in names and paths.
+macro_rules! period_handlers {
+    ($m:ident: $row:ident, $view:ident, $input:ident, $name:literal, $noun:literal, $tag:literal,
+     $coll:literal, $item:literal, $key:literal, $example:ident) => {
+        pub mod $m {
+            use pcr_schema::models::membership::{$input, $row, $view};
+            crate::entity_handlers! {
+                entity = $row, view = $view, input = $input, name = $name, noun = $noun, tag = $tag,
+                collection = $coll, item = $item, key = $key, write_scope = "reference:write",
+                example = crate::rest::examples::$example,
+                patch_example = crate::rest::examples::membership_patch, delete = delete
+            }
+        }
+    };
 }
 
-pub mod pcn_membership {
-    use pcr_schema::models::membership::{PcnMembership, PcnMembershipInput, PcnMembershipRow};
-    crate::entity_handlers!(
-        entity = PcnMembershipRow,
-        view = PcnMembership,
-        input = PcnMembershipInput,
-        name = "PcnMembership",
-        noun = "a PCN membership",
-        tag = "memberships",
-        collection = "/api/v1/pcn-memberships",
-        item = "/api/v1/pcn-memberships/{key}",
-        key = "Membership id",
-        write_scope = "reference:write",
-        example = crate::rest::examples::pcn_membership,
-        patch_example = crate::rest::examples::membership_patch,
-        delete = delete
-    );
-}
-
-pub mod ict_membership {
-    use pcr_schema::models::membership::{IctMembership, IctMembershipInput, IctMembershipRow};
-    crate::entity_handlers!(
-        entity = IctMembershipRow,
-        view = IctMembership,
-        input = IctMembershipInput,
-        name = "IctMembership",
-        noun = "an ICT membership",
-        tag = "memberships",
-        collection = "/api/v1/ict-memberships",
-        item = "/api/v1/ict-memberships/{key}",
-        key = "Membership id",
-        write_scope = "reference:write",
-        example = crate::rest::examples::ict_membership,
-        patch_example = crate::rest::examples::membership_patch,
-        delete = delete
-    );
-}
-
-pub mod partner_service {
-    use pcr_schema::models::membership::{PartnerService, PartnerServiceInput, PartnerServiceRow};
-    crate::entity_handlers!(
-        entity = PartnerServiceRow,
-        view = PartnerService,
-        input = PartnerServiceInput,
-        name = "PartnerService",
-        noun = "an ICT partner service",
-        tag = "icts",
-        collection = "/api/v1/ict-partner-services",
-        item = "/api/v1/ict-partner-services/{key}",
-        key = "Partner service id",
-        write_scope = "reference:write",
-        example = crate::rest::examples::partner_service,
-        patch_example = crate::rest::examples::membership_patch,
-        delete = delete
-    );
-}
+period_handlers!(federation_membership: FederationMembershipRow, FederationMembership, FederationMembershipInput,
+    "FederationMembership", "a federation membership", "memberships",
+    "/api/v1/federation-memberships", "/api/v1/federation-memberships/{key}", "Membership id", federation_membership);
+period_handlers!(pcn_membership: PcnMembershipRow, PcnMembership, PcnMembershipInput,
+    "PcnMembership", "a PCN membership", "memberships",
+    "/api/v1/pcn-memberships", "/api/v1/pcn-memberships/{key}", "Membership id", pcn_membership);
+period_handlers!(ict_membership: IctMembershipRow, IctMembership, IctMembershipInput,
+    "IctMembership", "an ICT membership", "memberships",
+    "/api/v1/ict-memberships", "/api/v1/ict-memberships/{key}", "Membership id", ict_membership);
+period_handlers!(partner_service: PartnerServiceRow, PartnerService, PartnerServiceInput,
+    "PartnerService", "an ICT partner service", "icts",
+    "/api/v1/ict-partner-services", "/api/v1/ict-partner-services/{key}", "Partner service id", partner_service);
 
 /// Registers collection (POST) and item (GET/PUT/PATCH/DELETE) routes of one module.
 macro_rules! item_routes {

@@ -29,21 +29,13 @@ use crate::openapi::{
 
 pub mod item {
     use pcr_schema::models::placement::{Placement, PlacementInput, PlacementRow};
-    crate::entity_handlers!(
-        entity = PlacementRow,
-        view = Placement,
-        input = PlacementInput,
-        name = "Placement",
-        noun = "a placement",
-        tag = "placements",
-        collection = "/api/v1/placements",
-        item = "/api/v1/placements/{key}",
-        key = "Placement id",
-        write_scope = "placements:write",
-        example = crate::rest::examples::placement,
-        patch_example = crate::rest::examples::placement_patch,
+    crate::entity_handlers! {
+        entity = PlacementRow, view = Placement, input = PlacementInput, name = "Placement",
+        noun = "a placement", tag = "placements", collection = "/api/v1/placements",
+        item = "/api/v1/placements/{key}", key = "Placement id", write_scope = "placements:write",
+        example = crate::rest::examples::placement, patch_example = crate::rest::examples::placement_patch,
         read_scope = "placements:read"
-    );
+    }
 }
 
 /// List placements

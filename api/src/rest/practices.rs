@@ -21,21 +21,13 @@ use crate::openapi::{BadRequest, ItemsOk, ListOk, NotAcceptable, NotFound, Unpro
 
 pub mod item {
     use pcr_schema::models::practice::{Practice, PracticeInput, PracticeRow};
-    crate::entity_handlers!(
-        entity = PracticeRow,
-        view = Practice,
-        input = PracticeInput,
-        name = "Practice",
-        noun = "a GP practice",
-        tag = "practices",
-        collection = "/api/v1/practices",
-        item = "/api/v1/practices/{key}",
-        key = "Practice id or ODS code, e.g. M83005",
-        write_scope = "reference:write",
-        example = crate::rest::examples::practice,
-        patch_example = crate::rest::examples::practice_patch,
+    crate::entity_handlers! {
+        entity = PracticeRow, view = Practice, input = PracticeInput, name = "Practice", noun = "a GP practice",
+        tag = "practices", collection = "/api/v1/practices", item = "/api/v1/practices/{key}",
+        key = "Practice id or ODS code, e.g. M83005", write_scope = "reference:write",
+        example = crate::rest::examples::practice, patch_example = crate::rest::examples::practice_patch,
         delete = delete
-    );
+    }
 }
 
 /// The day a relation is read for.

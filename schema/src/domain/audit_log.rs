@@ -11,8 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::changes::Kind;
 use super::crud::Entity;
 use super::reach::Reach;
-use crate::actor::{require, Actor, Scope};
-use crate::audit::{Action, Outcome};
+use crate::actor::{Actor, Scope};
+use crate::audit::{Action, AuditEvent, Outcome};
 use crate::db::Db;
 use crate::error::{DomainError, DomainResult, FieldError};
 use crate::models::placement::PlacementRow;
@@ -77,52 +77,34 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
 }
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = ae)]
-struct Row {
-    seq: i64,
-    occurred_at: chrono::NaiveDateTime,
-    actor: String,
-    actor_org: Option<String>,
-    request_id: Option<String>,
-    action: String,
-    outcome: String,
-    entity_type: String,
-    entity_id: String,
-    entity_key: String,
-    entity_version: Option<i32>,
-    before: Option<String>,
-    after: Option<String>,
-}
-
 fn position(seq: i64) -> String {
     Cursor { sort: SORT.to_string(), value: seq.to_string(), id: String::new() }.encode()
 }
 
-impl Row {
-    fn into_entry(self) -> Option<AuditEntry> {
+impl AuditEntry {
+    fn of(e: AuditEvent) -> Option<AuditEntry> {
         let json = |t: Option<String>| t.and_then(|t| serde_json::from_str(&t).ok());
         Some(AuditEntry {
-            cursor: position(self.seq),
-            occurred_at: self.occurred_at.and_utc(),
-            actor: self.actor,
-            actor_org: self.actor_org,
-            request_id: self.request_id,
-            action: Action::parse(&self.action)?,
-            outcome: Outcome::parse(&self.outcome).unwrap_or(Outcome::Accepted),
-            entity: Kind::of_audit(&self.entity_type).map(|k| k.name.to_string()).unwrap_or(self.entity_type),
-            id: self.entity_id,
-            key: self.entity_key,
-            version: self.entity_version,
-            before: json(self.before),
-            after: json(self.after),
+            cursor: position(e.seq),
+            occurred_at: e.occurred_at.and_utc(),
+            actor: e.actor,
+            actor_org: e.actor_org,
+            request_id: e.request_id,
+            action: Action::parse(&e.action)?,
+            outcome: Outcome::parse(&e.outcome).unwrap_or(Outcome::Accepted),
+            entity: Kind::of_audit(&e.entity_type).map(|k| k.name.to_string()).unwrap_or(e.entity_type),
+            id: e.entity_id,
+            key: e.entity_key,
+            version: e.entity_version,
+            before: json(e.before),
+            after: json(e.after),
         })
     }
 }
 
 /// One page of the trail.
 pub fn list(db: &Db, actor: Option<&Actor>, query: &AuditQuery) -> DomainResult<Page<AuditEntry>> {
-    let actor = require(actor, Scope::PlacementsRead)?;
+    let actor = super::placements::check_reader(actor)?;
     crate::validate::check_filters(query)?;
     let admin = actor.has(Scope::Admin);
     let reach = match admin {
@@ -171,8 +153,7 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &AuditQuery) -> DomainResult<
     if let Some(t) = query.until {
         q = q.filter(ae::occurred_at.lt(t.naive_utc()));
     }
-    let mut rows: Vec<Row> =
-        db.read(|c| Ok(q.order(ae::seq.asc()).limit(window.limit + 1).select(Row::as_select()).load(c)?))?;
+    let mut rows: Vec<AuditEvent> = db.read(|c| Ok(q.order(ae::seq.asc()).limit(window.limit + 1).load(c)?))?;
     let more = rows.len() as i64 > window.limit;
     rows.truncate(window.limit as usize);
     let next_cursor = match more {
@@ -186,5 +167,5 @@ pub fn list(db: &Db, actor: Option<&Actor>, query: &AuditQuery) -> DomainResult<
         let visible = reach.visible(db, &ids)?;
         rows.retain(|r| visible.contains(&r.entity_id));
     }
-    Ok(Page { items: rows.into_iter().filter_map(Row::into_entry).collect(), next_cursor, cursors: Vec::new() })
+    Ok(Page { items: rows.into_iter().filter_map(AuditEntry::of).collect(), next_cursor, cursors: Vec::new() })
 }

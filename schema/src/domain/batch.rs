@@ -91,13 +91,19 @@ const BATCH_CACHE_KIB: u32 = 16 * 1024;
 /// A source of rows: calls the sink with each row in file order.
 pub type Source<'a> = Box<dyn FnOnce(&mut dyn FnMut(Row) -> DomainResult<()>) -> DomainResult<()> + Send + 'a>;
 
-/// Submits the rows `read` gives, as `actor`, with `source` recorded on new placements.
+/// Work to do in a committed batch's transaction, with its report: keeping the answer to an
+/// `Idempotency-Key` beside the batch's writes.
+pub type Then<'a> = Box<dyn FnOnce(&mut DbConnection, &BatchReport) -> DomainResult<()> + Send + 'a>;
+
+/// Submits the rows `read` gives, as `actor`, with `source` recorded on new placements;
+/// `then` runs in the transaction of a batch that commits.
 pub fn submit(
     db: &Db,
     actor: Option<&Actor>,
     mode: BatchMode,
     source: &str,
     read: Source<'_>,
+    then: Option<Then<'_>>,
 ) -> DomainResult<BatchReport> {
     let actor = crud::writer::<PlacementRow>(actor)?;
     let mut undone = None;
@@ -116,7 +122,13 @@ pub fn submit(
             // each statement for the table as it is.
             diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan").execute(pg)?;
         }
-        let submitted = run(c, actor, mode, source, read, &mut undone);
+        let submitted = run(c, actor, mode, source, read, &mut undone).and_then(|report| {
+            let committed = BatchReport { committed: true, ..report };
+            match then {
+                Some(then) => then(c, &committed).map(|()| committed),
+                None => Ok(committed),
+            }
+        });
         if let DbConnection::Sqlite(lite) = c {
             let _ = diesel::sql_query("PRAGMA cache_size = -2000").execute(lite);
         }
@@ -124,11 +136,7 @@ pub fn submit(
     });
     match (result, undone) {
         (_, Some(report)) => Ok(report),
-        (Ok(mut report), None) => {
-            report.committed = true;
-            Ok(report)
-        }
-        (Err(e), None) => Err(e),
+        (result, None) => result,
     }
 }
 

@@ -1,8 +1,6 @@
 //! Reading the role catalogue and programmes (small lists, still paged like every list).
 
 use diesel::prelude::*;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::practices::{like_escape, lower};
 use crate::db::{Db, MultiBackend};
@@ -15,8 +13,6 @@ use crate::tables::{programmes, roles};
 
 crate::list_query! {
     /// Filters and paging for the role catalogue.
-    #[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
-    #[into_params(parameter_in = Query)]
     pub struct RoleQuery {
         /// Part of the name (any case), or an exact code.
         pub q: Option<String>,
@@ -32,8 +28,6 @@ crate::list_query! {
 
 crate::list_query! {
     /// Filters and paging for programmes.
-    #[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
-    #[into_params(parameter_in = Query)]
     pub struct ProgrammeQuery {
         /// Part of the name (any case), or an exact code.
         pub q: Option<String>,

@@ -2,8 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::practices::{like_escape, lower};
 use crate::db::{Db, MultiBackend};
@@ -17,8 +15,6 @@ use crate::tables::{group_organisations as groups, integrated_care_teams as icts
 
 crate::list_query! {
     /// Filters and paging for federation and ICT lists.
-    #[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
-    #[into_params(parameter_in = Query)]
     pub struct GroupQuery {
         /// Part of the name (any case), or an exact code.
         pub q: Option<String>,

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::{Deserialize, Serialize};
 
+use crate::actor::Actor;
 use crate::db::{Db, DbConnection};
 use crate::error::{DomainError, DomainResult};
 use crate::tables::idempotency_keys as ik;
@@ -77,14 +78,62 @@ fn in_progress() -> DomainError {
     )
 }
 
-/// Claims `key` for `subject`'s request with this `fingerprint` (a digest of its method,
-/// target and body), or finds the answer an earlier request with the same key was given.
-/// The same key with another request is 422; one still running is 409.
-pub fn claim(db: &Db, subject: &str, key: &str, fingerprint: &str, ttl: std::time::Duration) -> DomainResult<Claimed> {
+/// What claiming a key for a request whose body has not arrived yet found (a batch, read
+/// as it streams in): the key is free, or it was answered for the request with this
+/// fingerprint, to compare once the body is read.
+#[derive(Debug)]
+pub enum ClaimedUnread {
+    New(Claim),
+    Answered { fingerprint: String, response: StoredResponse },
+}
+
+/// The fingerprint kept while an unread request holds its key; its own is written with its
+/// answer.
+const UNREAD: &str = "unread";
+
+/// A request's fingerprint (a digest of its method, target and body) bound to the caller. A
+/// key belongs to its subject, and its answer to the caller as it was: the same subject
+/// acting for another organisation, or with other scopes, makes another request (else a
+/// replay would hand one organisation's answer to a token for another).
+pub fn caller_bound(caller: &Actor, fingerprint: &str) -> String {
+    let mut scopes = caller.scopes.clone();
+    scopes.sort();
+    format!("{fingerprint} org={} scopes={}", caller.org.as_deref().unwrap_or(""), scopes.join(","))
+}
+
+fn reused() -> DomainError {
+    DomainError::invalid(
+        "Idempotency-Key",
+        "was used for a different request (another body, target or caller); use a new key for a new request",
+    )
+}
+
+/// What was found under a key.
+enum Taken {
+    /// Claimed for this request.
+    New(Claim),
+    /// Answered, for the request with this fingerprint.
+    Answered(String, StoredResponse),
+    /// Held by a running request with this fingerprint.
+    Running(String),
+}
+
+/// Claims `key` for the caller with `fingerprint` kept beside it, or says what holds it. A
+/// lapsed holder is taken over when `may_take_over` says its fingerprint allows.
+fn take(
+    db: &Db,
+    caller: &Actor,
+    key: &str,
+    fingerprint: &str,
+    ttl: std::time::Duration,
+    may_take_over: impl Fn(&str) -> bool,
+) -> DomainResult<Taken> {
     check_key(key)?;
+    let subject = caller.subject.as_str();
     let now = crate::now();
     let ttl = Duration::from_std(ttl).unwrap_or(Duration::days(1));
     let token = super::crud::new_id();
+    let claim = || Claim { subject: subject.into(), key: key.into(), token: token.clone() };
     db.write(|c| {
         diesel::delete(ik::table.filter(ik::expires_at.lt(now))).execute(c)?;
         let found: Option<Row> = ik::table
@@ -104,49 +153,92 @@ pub fn claim(db: &Db, subject: &str, key: &str, fingerprint: &str, ttl: std::tim
                 ))
                 .execute(c);
             return match inserted {
-                Ok(_) => Ok(Claimed::New(Claim { subject: subject.into(), key: key.into(), token })),
+                Ok(_) => Ok(Taken::New(claim())),
                 // Another replica claimed it between our read and our insert.
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(in_progress()),
                 Err(e) => Err(e.into()),
             };
         };
-        if row.fingerprint != fingerprint {
-            return Err(DomainError::invalid(
-                "Idempotency-Key",
-                "was used for a different request (another body or target); use a new key for a new request",
-            ));
-        }
         if let Some(status) = row.status {
             let headers = row.headers.as_deref().and_then(|h| serde_json::from_str(h).ok()).unwrap_or_default();
-            return Ok(Claimed::Replay(StoredResponse {
+            let response = StoredResponse {
                 status: u16::try_from(status).unwrap_or(500),
                 headers,
                 body: row.body.unwrap_or_default(),
-            }));
+            };
+            return Ok(Taken::Answered(row.fingerprint, response));
         }
-        if row.claimed_at + Duration::seconds(LEASE_SECS) > now {
-            return Err(in_progress());
+        if row.claimed_at + Duration::seconds(LEASE_SECS) > now || !may_take_over(&row.fingerprint) {
+            return Ok(Taken::Running(row.fingerprint));
         }
         // The holder lapsed (its replica died, or it is very slow): take the key over.
         let taken = diesel::update(ik::table.find((subject, key)).filter(ik::claim.eq(&row.claim)))
             .set((ik::claim.eq(&token), ik::claimed_at.eq(now)))
             .execute(c)?;
         match taken {
-            1 => Ok(Claimed::New(Claim { subject: subject.into(), key: key.into(), token })),
+            1 => Ok(Taken::New(claim())),
             _ => Err(in_progress()),
         }
     })
 }
 
+/// Claims `key` for the caller's request with this `fingerprint`, or finds the answer an
+/// earlier request with the same key was given. The same key with another request is 422;
+/// one still running is 409.
+pub fn claim(db: &Db, caller: &Actor, key: &str, fingerprint: &str, ttl: std::time::Duration) -> DomainResult<Claimed> {
+    let print = caller_bound(caller, fingerprint);
+    match take(db, caller, key, &print, ttl, |f| f == print)? {
+        Taken::New(claim) => Ok(Claimed::New(claim)),
+        Taken::Answered(f, response) if f == print => Ok(Claimed::Replay(response)),
+        Taken::Running(f) if f == print => Err(in_progress()),
+        Taken::Answered(..) | Taken::Running(_) => Err(reused()),
+    }
+}
+
+/// Claims `key` for a request whose body is still to come: the caller reads it, and either
+/// completes the claim with the body's fingerprint ([`complete_as`]) or compares the
+/// fingerprint of an earlier answer with [`caller_bound`] of its own.
+pub fn claim_unread(db: &Db, caller: &Actor, key: &str, ttl: std::time::Duration) -> DomainResult<ClaimedUnread> {
+    match take(db, caller, key, UNREAD, ttl, |f| f == UNREAD)? {
+        Taken::New(claim) => Ok(ClaimedUnread::New(claim)),
+        Taken::Answered(fingerprint, response) => Ok(ClaimedUnread::Answered { fingerprint, response }),
+        Taken::Running(f) if f == UNREAD => Err(in_progress()),
+        Taken::Running(_) => Err(reused()),
+    }
+}
+
+/// Whether an earlier answer's fingerprint is this caller's request's.
+pub fn same_request(caller: &Actor, answered: &str, fingerprint: &str) -> DomainResult<()> {
+    match answered == caller_bound(caller, fingerprint) {
+        true => Ok(()),
+        false => Err(reused()),
+    }
+}
+
 /// Records the answer to a claimed key, inside the transaction of the write it answers for.
 /// A claim taken over meanwhile fails the transaction, so the write is not made twice.
 pub fn complete(c: &mut DbConnection, claim: &Claim, response: &StoredResponse) -> DomainResult<()> {
+    complete_as(c, claim, None, response)
+}
+
+/// [`complete`], writing the request's fingerprint too (bound to `caller`), for a claim made
+/// before the body was read.
+pub fn complete_as(
+    c: &mut DbConnection,
+    claim: &Claim,
+    fingerprint: Option<(&Actor, &str)>,
+    response: &StoredResponse,
+) -> DomainResult<()> {
     let headers = serde_json::to_string(&response.headers).unwrap_or_else(|_| "[]".into());
-    let n = diesel::update(
-        ik::table.find((&claim.subject, &claim.key)).filter(ik::claim.eq(&claim.token)).filter(ik::status.is_null()),
-    )
-    .set((ik::status.eq(i32::from(response.status)), ik::headers.eq(headers), ik::body.eq(&response.body)))
-    .execute(c)?;
+    let row =
+        ik::table.find((&claim.subject, &claim.key)).filter(ik::claim.eq(&claim.token)).filter(ik::status.is_null());
+    let answer = (ik::status.eq(i32::from(response.status)), ik::headers.eq(headers), ik::body.eq(&response.body));
+    let n = match fingerprint {
+        Some((caller, print)) => {
+            diesel::update(row).set((answer, ik::fingerprint.eq(caller_bound(caller, print)))).execute(c)?
+        }
+        None => diesel::update(row).set(answer).execute(c)?,
+    };
     match n {
         1 => Ok(()),
         _ => Err(DomainError::Conflict(
@@ -157,8 +249,13 @@ pub fn complete(c: &mut DbConnection, claim: &Claim, response: &StoredResponse) 
 }
 
 /// Records the answer of a request that wrote nothing (a refusal), to give again.
-pub fn complete_alone(db: &Db, claim: &Claim, response: &StoredResponse) -> DomainResult<()> {
-    db.write(|c| complete(c, claim, response))
+pub fn complete_alone(
+    db: &Db,
+    claim: &Claim,
+    fingerprint: Option<(&Actor, &str)>,
+    response: &StoredResponse,
+) -> DomainResult<()> {
+    db.write(|c| complete_as(c, claim, fingerprint, response))
 }
 
 /// Gives a key back, after a failure of this server's (5xx): the retry runs it afresh.

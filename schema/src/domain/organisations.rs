@@ -19,8 +19,6 @@ use crate::tables::{affiliations as aff, organisations as orgs};
 
 crate::list_query! {
     /// Filters and paging for organisation lists.
-    #[derive(Debug, Default, Clone, serde::Serialize, Deserialize, IntoParams)]
-    #[into_params(parameter_in = Query)]
     pub struct OrganisationQuery {
         /// Only organisations of this kind.
         pub kind: Option<OrgKind>,

@@ -6,8 +6,6 @@ use foldhash::{HashMap, HashMapExt};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::reach::{reach_filter, Reach};
 use crate::actor::{require, Actor, Scope};
@@ -22,8 +20,7 @@ use crate::tables::placements;
 
 crate::list_query! {
     /// Filters and paging for placement lists.
-    #[derive(Debug, Default, Clone, PartialEq, Eq, Hash, serde::Serialize, Deserialize, IntoParams)]
-    #[into_params(parameter_in = Query)]
+    #[derive(PartialEq, Eq, Hash)]
     pub struct PlacementQuery {
         /// Role code, e.g. `physician-associate`.
         pub role: Option<String>,

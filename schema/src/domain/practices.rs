@@ -6,8 +6,6 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::placements::{
     self as placement_queries, placement_filters, ranked_after, ParentPages, PlacementParent, PlacementQuery,
@@ -31,8 +29,7 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 
 crate::list_query! {
     /// Filters and paging for practice lists.
-    #[derive(Debug, Default, Clone, PartialEq, Eq, Hash, serde::Serialize, Deserialize, IntoParams)]
-    #[into_params(parameter_in = Query)]
+    #[derive(PartialEq, Eq, Hash)]
     pub struct PracticeQuery {
         /// Part of the practice name (any case), or an exact ODS code.
         pub q: Option<String>,
