@@ -48,6 +48,9 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 RSA_KID = "partner-rsa"
 EC_KID = "partner-ec"
+# A key published bound to one practice and the placement scopes, as a partner's key is.
+BOUND_KID = "partner-bound"
+BOUND_ORG = "M83012"
 READ = "placements:read"
 WRITE = "placements:read placements:write"
 # The server's leeway on exp/nbf and its default longest lifetime (api/src/auth/mod.rs).
@@ -83,10 +86,13 @@ def make_keys(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ec_key = ec.generate_private_key(ec.SECP256R1())
+    bound_key = ec.generate_private_key(ec.SECP256R1())
+    bound = {"orgs": [BOUND_ORG], "scopes": ["placements:read", "placements:write"]}
     jwks = []
-    for kid, key, alg, to_jwk in (
-        (RSA_KID, rsa_key, "RS256", RSAAlgorithm.to_jwk),
-        (EC_KID, ec_key, "ES256", ECAlgorithm.to_jwk),
+    for kid, key, alg, to_jwk, extra in (
+        (RSA_KID, rsa_key, "RS256", RSAAlgorithm.to_jwk, {}),
+        (EC_KID, ec_key, "ES256", ECAlgorithm.to_jwk, {}),
+        (BOUND_KID, bound_key, "ES256", ECAlgorithm.to_jwk, bound),
     ):
         # Private: readable by this user only from the start.
         fd = os.open(directory / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -95,12 +101,13 @@ def make_keys(directory: Path) -> None:
         jwk = to_jwk(key.public_key(), as_dict=True)
         # `use` says what the key is for; RFC 7517 asks not to give `key_ops` beside it.
         jwk.pop("key_ops", None)
-        jwk.update({"kid": kid, "alg": alg, "use": "sig"})
+        jwk.update({"kid": kid, "alg": alg, "use": "sig", **extra})
         jwks.append(jwk)
     tmp = directory / "jwks.json.tmp"
     tmp.write_text(json.dumps({"keys": jwks}, indent=2) + "\n")
     tmp.replace(directory / "jwks.json")
-    print(f"keys {RSA_KID} (RS256) and {EC_KID} (ES256) in {directory}; public keys in {directory / 'jwks.json'}")
+    print(f"keys {RSA_KID} (RS256), {EC_KID} and {BOUND_KID} (ES256, bound to {BOUND_ORG}) in {directory}; "
+          f"public keys in {directory / 'jwks.json'}")
 
 
 def load_key(directory: Path, kid: str):
@@ -128,6 +135,7 @@ class Partner:
     def __init__(self, directory: Path, subject: str, issuer: str | None, audience: str | None):
         self.rsa = load_key(directory, RSA_KID)
         self.ec = load_key(directory, EC_KID)
+        self.bound = load_key(directory, BOUND_KID)
         self.subject = subject
         self.issuer = issuer
         self.audience = audience
@@ -153,6 +161,10 @@ class Partner:
 
     def es256(self, claims: dict, **headers) -> str:
         return jwt.encode(claims, self.ec, algorithm="ES256", headers={"kid": EC_KID, **headers})
+
+    def bound_token(self, org, scope: str = WRITE) -> str:
+        """Signed with the key bound to BOUND_ORG and the placement scopes."""
+        return jwt.encode(self.claims(org, scope), self.bound, algorithm="ES256", headers={"kid": BOUND_KID})
 
     def token(self, org, scope: str = WRITE, alg: str = "RS256") -> str:
         c = self.claims(org, scope)
@@ -342,6 +354,16 @@ class Suite:
         if self.own is None:
             self.own, self.own_etag = created, r.headers["etag"]
 
+    def accepted_bound(self) -> None:
+        """The bound key signs for its own practice."""
+        if self.org_a != BOUND_ORG:
+            raise Failed(f"the demo has no {BOUND_ORG}, the practice the bound key is for")
+        token = self.partner.bound_token(BOUND_ORG)
+        snap = self.snapshot()
+        r = self.req("POST", "/api/v1/placements", token, json=self.body("OK-BOUND", BOUND_ORG, 10))
+        check(r.status_code == 201, "a token of the bound key for its own practice creates a placement", r)
+        check(len(self.placements()) == snap[0] + 1, "one placement more")
+
     def accepted_variants(self) -> None:
         t = now()
         p = self.partner
@@ -395,6 +417,11 @@ class Suite:
         head, _, sig = p.token(a, READ).split(".")
         tampered = f"{head}.{b64json(p.claims(a, 'admin'))}.{sig}"
         cases = [
+            ("a key bound to one practice signing for another", bearer(p.bound_token(self.org_b)),
+             "not_allowed_for_key"),
+            ("a key bound to the placement scopes signing admin", bearer(p.bound_token(BOUND_ORG, "admin")),
+             "not_allowed_for_key"),
+            ("a key bound to one practice signing with no org", bearer(p.bound_token(None)), "not_allowed_for_key"),
             ("alg none, unsigned (PyJWT's algorithm='none')", bearer(unsigned), "algorithm_not_allowed"),
             ("alg none with an RSA signature and a known kid", bearer(none_signed), "algorithm_not_allowed"),
             # With JWT_ALLOW_HS256 the server takes HS256 with its own secret only: the public
@@ -904,6 +931,7 @@ class Suite:
         self.case("accepted: RS256 token creates and reads back a placement", self.accepted, "RS256")
         self.case("accepted: ES256 token creates and reads back a placement", self.accepted, "ES256")
         self.case("accepted: leeway, lifetime from iat, aud as a list", self.accepted_variants)
+        self.case("accepted: a key bound to its practice signs for that practice", self.accepted_bound)
         for name, headers, detail in self.rejections():
             self.case(f"401 {detail}: {name}", self.refused, headers, detail)
         self.case("403 a write token without org", self.no_org)
