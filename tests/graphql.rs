@@ -12,6 +12,7 @@ crate::on_both_backends!(
     repeated_documents_are_checked_like_new_ones,
     mutations_follow_the_rest_rules,
     limits_refuse_expensive_queries,
+    graphql_cannot_starve_rest,
     relay_paging_both_ways,
     organisations_pcns_and_affiliations,
 );
@@ -809,4 +810,92 @@ async fn organisations_pcns_and_affiliations(app: TestApp) {
         "{}",
         r.text
     );
+}
+
+/// A query of many aliases is refused whole before it reaches the database, and GraphQL runs
+/// on a bounded share of the pool: under 16 concurrent worst-case GraphQL requests, REST
+/// still has connections and answers within a second.
+async fn graphql_cannot_starve_rest(app: TestApp) {
+    for i in 0..120 {
+        app.practice(&format!("M9{i:04}"), &format!("Practice {i}"), "ST3 7DY").await;
+    }
+    // The 697-alias query (32 KB, inside the size limit) that used to run 1,394 statements:
+    // refused, none run.
+    let aliases = |n: usize, field: &str| -> String { (0..n).map(|i| format!("a{i}: {field} ")).collect() };
+    let count = "practices(first:1){totalCount}";
+    let before = app.db().statements();
+    let r = app.gql(None, &format!("{{ {} }}", aliases(697, count)), json!({})).await;
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED",
+        "{}",
+        &r.text[..r.text.len().min(300)]
+    );
+    assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("697 root fields"), "{}", r.text);
+    assert!(r.body["data"].is_null());
+    assert_eq!(app.db().statements(), before, "refused before any statement");
+    // Fragments and inline fragments count too; `__typename` does not.
+    let r = app
+        .gql(
+            None,
+            &format!(
+                "{{ ...F }} fragment F on Query {{ {} ... on Query {{ {} }} }}",
+                aliases(15, count),
+                aliases(6, "roles { totalCount }")
+            ),
+            json!({}),
+        )
+        .await;
+    assert!(r.body["errors"][0]["message"].as_str().unwrap_or("").contains("21 root fields"), "{}", r.text);
+    let r = app.gql(None, &format!("{{ __typename {} }}", aliases(20, count)), json!({})).await;
+    assert!(r.body["errors"].is_null(), "20 is the limit: {}", r.text);
+
+    // GraphQL holds at most its share of the pool (by default half); REST reads with the
+    // rest. Here the share is one connection, so that 16 requests surely queue for it.
+    let pool = app.db().max_connections() as usize;
+    assert_eq!((pool, app.state.graphql.limits().concurrency(pool)), (8, 4));
+    let share = 1;
+    let limits = pcr_api::graphql::GraphqlLimits { max_concurrent: Some(share), ..Default::default() };
+    let mut app = app;
+    app.state = pcr_api::AppState::new(app.db().clone(), app.state.auth.clone(), limits);
+    let worst = format!(
+        "{{ {} }}",
+        aliases(20, "practices(first: 200, filter: {q: \"Practice\"}) { totalCount edges { node { odsCode name federations { code } pcns { code } } } }")
+    );
+    let heavy = futures_util::future::join_all((0..16).map(|_| app.gql(None, &worst, json!({}))));
+    let busiest = std::cell::Cell::new(0u32);
+    let done = std::cell::Cell::new(false);
+    let watch = async {
+        while !done.get() {
+            let (open, idle) = app.db().pool_state();
+            busiest.set(busiest.get().max(open - idle));
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    };
+    let rest = async {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(30)).await;
+        let started = std::time::Instant::now();
+        let r = app.get("/api/v1/roles").send().await;
+        (r.status, started.elapsed())
+    };
+    let work = async {
+        let out = futures_util::future::join(heavy, rest).await;
+        done.set(true);
+        out
+    };
+    let ((answers, (status, took)), ()) = futures_util::future::join(work, watch).await;
+    assert_eq!(status, 200);
+    assert!(took < std::time::Duration::from_secs(1), "REST answered in {took:?}");
+    for a in &answers {
+        match a.status {
+            200 => assert!(a.body["errors"].is_null(), "{}", &a.text[..a.text.len().min(300)]),
+            503 => {
+                assert_eq!(a.body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE");
+                assert_eq!(a.header("retry-after").as_deref(), Some("1"));
+            }
+            s => panic!("{s}: {}", a.text),
+        }
+    }
+    assert!(answers.iter().any(|a| a.status == 200));
+    assert!(busiest.get() as usize <= share + 1, "GraphQL took {} of {pool} connections", busiest.get());
 }

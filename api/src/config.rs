@@ -141,6 +141,13 @@ pub struct GraphqlArgs {
     /// Largest query document accepted, in bytes.
     #[arg(long, env = "GRAPHQL_MAX_QUERY_BYTES", default_value_t = 32 * 1024)]
     pub graphql_max_query_bytes: usize,
+    /// Most fields an operation may select at its root, aliases included.
+    #[arg(long, env = "GRAPHQL_MAX_ROOT_FIELDS", default_value_t = 20)]
+    pub graphql_max_root_fields: usize,
+    /// Most GraphQL requests running at once (each holds a database connection); default
+    /// half the pool, so REST keeps the rest.
+    #[arg(long, env = "GRAPHQL_MAX_CONCURRENT")]
+    pub graphql_max_concurrent: Option<usize>,
 }
 
 impl GraphqlArgs {
@@ -150,6 +157,8 @@ impl GraphqlArgs {
             max_introspection_depth: self.graphql_max_introspection_depth,
             max_complexity: self.graphql_max_complexity,
             max_query_bytes: self.graphql_max_query_bytes,
+            max_root_fields: self.graphql_max_root_fields,
+            max_concurrent: self.graphql_max_concurrent,
             introspection: self.graphql_introspection,
         }
     }

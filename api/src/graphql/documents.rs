@@ -128,6 +128,9 @@ pub struct Shape {
     pub introspection_depth: usize,
     /// The most listing introspection fields on one path (`types { fields { args … } } }` is 3).
     pub introspection_lists: usize,
+    /// The most fields an operation selects at its root, aliases and fragments included:
+    /// each is a query of its own against the database.
+    pub root_fields: usize,
 }
 
 impl Shape {
@@ -135,7 +138,12 @@ impl Shape {
         let mut memo = HashMap::new();
         let mut shape = Shape::default();
         for (_, op) in doc.operations.iter() {
-            shape = shape.max(walk(doc, &op.node.selection_set.node, false, &mut memo, &mut Vec::new()));
+            let set = &op.node.selection_set.node;
+            let walked = Shape {
+                root_fields: root_fields(doc, set, &mut Vec::new()),
+                ..walk(doc, set, false, &mut memo, &mut Vec::new())
+            };
+            shape = shape.max(walked);
         }
         shape
     }
@@ -146,8 +154,33 @@ impl Shape {
             data_depth: self.data_depth.max(o.data_depth),
             introspection_depth: self.introspection_depth.max(o.introspection_depth),
             introspection_lists: self.introspection_lists.max(o.introspection_lists),
+            root_fields: self.root_fields.max(o.root_fields),
         }
     }
+}
+
+/// How many fields a selection set selects, through its fragments (`__typename`, answered
+/// without the database, is not counted; a fragment spreading itself counts once).
+fn root_fields<'a>(doc: &'a ExecutableDocument, set: &'a SelectionSet, spreading: &mut Vec<&'a str>) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => usize::from(f.node.name.node.as_str() != "__typename"),
+            Selection::InlineFragment(f) => root_fields(doc, &f.node.selection_set.node, spreading),
+            Selection::FragmentSpread(s) => {
+                let name = s.node.fragment_name.node.as_str();
+                match doc.fragments.get(&s.node.fragment_name.node) {
+                    Some(fragment) if !spreading.contains(&name) => {
+                        spreading.push(name);
+                        let n = root_fields(doc, &fragment.node.selection_set.node, spreading);
+                        spreading.pop();
+                        n
+                    }
+                    _ => 0,
+                }
+            }
+        })
+        .sum()
 }
 
 /// The shape of one selection set, relative to it, inside introspection or not. Fragments
@@ -174,6 +207,7 @@ fn walk<'a>(
                         introspection_depth: 1 + below.introspection_depth,
                         introspection_lists: usize::from(INTROSPECTION_LISTS.contains(&name))
                             + below.introspection_lists,
+                        root_fields: 0,
                     }
                 } else {
                     Shape {
@@ -181,6 +215,7 @@ fn walk<'a>(
                         data_depth: 1 + below.data_depth,
                         introspection_depth: if below.introspects { 1 + below.introspection_depth } else { 0 },
                         introspection_lists: below.introspection_lists,
+                        root_fields: 0,
                     }
                 }
             }

@@ -42,6 +42,12 @@ pub struct GraphqlLimits {
     pub max_complexity: usize,
     /// Largest query document accepted, in bytes.
     pub max_query_bytes: usize,
+    /// Most fields an operation may select at its root (aliases included): each reaches
+    /// the database on its own.
+    pub max_root_fields: usize,
+    /// Most GraphQL requests running at once, each holding one pooled connection: a share
+    /// of the pool, so REST and readiness keep theirs while GraphQL is saturated.
+    pub max_concurrent: Option<usize>,
     pub introspection: bool,
 }
 
@@ -52,6 +58,8 @@ impl Default for GraphqlLimits {
             max_introspection_depth: 20,
             max_complexity: 50_000,
             max_query_bytes: 32 * 1024,
+            max_root_fields: 20,
+            max_concurrent: None,
             introspection: true,
         }
     }
@@ -78,10 +86,14 @@ impl Graphql {
         Graphql {
             schema: build_schema(&limits, ValidationMode::Strict),
             checked: build_schema(&limits, ValidationMode::Fast),
-            gate: Arc::new(tokio::sync::Semaphore::new(db.max_connections().max(1) as usize)),
+            gate: Arc::new(tokio::sync::Semaphore::new(limits.concurrency(db.max_connections() as usize))),
             documents: Arc::new(DocumentCache::default()),
             limits,
         }
+    }
+
+    pub fn limits(&self) -> &GraphqlLimits {
+        &self.limits
     }
 }
 
@@ -91,15 +103,27 @@ impl Graphql {
 pub const MAX_INTROSPECTION_LISTS: usize = 3;
 
 impl GraphqlLimits {
+    /// How many requests may run at once with a pool of `pool` connections: as configured
+    /// (never more than the pool), else half of it, leaving the rest to REST.
+    pub fn concurrency(&self, pool: usize) -> usize {
+        self.max_concurrent.unwrap_or(pool / 2).clamp(1, pool.max(1))
+    }
+
     /// Why a document of this shape is refused, if it is.
-    fn refuses(&self, shape: documents::Shape) -> Option<&'static str> {
+    fn refuses(&self, shape: documents::Shape) -> Option<String> {
+        if shape.root_fields > self.max_root_fields {
+            return Some(format!(
+                "Query selects {} root fields (aliases included); the limit is {}: send fewer at a time.",
+                shape.root_fields, self.max_root_fields
+            ));
+        }
         if shape.data_depth > self.max_depth {
-            return Some("Query is nested too deep.");
+            return Some("Query is nested too deep.".into());
         }
         if shape.introspection_depth > self.max_introspection_depth
             || shape.introspection_lists > MAX_INTROSPECTION_LISTS
         {
-            return Some("Introspection query is nested too deep.");
+            return Some("Introspection query is nested too deep.".into());
         }
         None
     }

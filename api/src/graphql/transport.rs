@@ -26,6 +26,9 @@ pub(crate) fn refuse(req: &HttpRequest, status: StatusCode, code: &str, message:
     if status == StatusCode::UNAUTHORIZED {
         res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"primary-care-api\"")));
     }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+    }
     let media = if wants_graphql_response(req) { GRAPHQL_RESPONSE } else { "application/json" };
     res.content_type(media).body(body.to_string())
 }
@@ -130,6 +133,9 @@ enum Ran {
     Mutation,
 }
 
+/// How long a request waits for a GraphQL slot before it is told to come back (503).
+const QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn run(
     req: &HttpRequest,
     graphql: web::Data<Graphql>,
@@ -147,8 +153,21 @@ async fn run(
             &format!("the query is {} bytes; the limit is {max}", request.query.len()),
         );
     }
-    let Ok(permit) = graphql.gate.clone().acquire_owned().await else {
-        return refuse(req, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the service is shutting down");
+    // A request waits its turn for a while, not for ever: a queue that only grows helps
+    // nobody, and the client is better told to come back.
+    let permit = match actix_web::rt::time::timeout(QUEUE_TIMEOUT, graphql.gate.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        Ok(Err(_)) => {
+            return refuse(req, StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", "the service is shutting down")
+        }
+        Err(_) => {
+            return refuse(
+                req,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                "every GraphQL slot is busy; retry after a second",
+            )
+        }
     };
     let (graphql, db) = (graphql.get_ref().clone(), db.get_ref().clone());
     let keys = req.app_data::<web::Data<IdempotencyConfig>>().map(|c| *c.get_ref()).unwrap_or_default();
@@ -161,7 +180,7 @@ async fn run(
         let refusal = if !graphql.limits.introspection && prepared.introspects() {
             // Refused whole, before anything runs, as a validation failure (not a null
             // `__schema` beside the other fields' data).
-            Some("introspection is disabled on this server: the query asks for __schema or __type")
+            Some("introspection is disabled on this server: the query asks for __schema or __type".to_string())
         } else {
             graphql.limits.refuses(prepared.shape())
         };
