@@ -394,6 +394,18 @@ async fn organisation_model_carries_everything_over(app: TestApp) {
     assert_eq!(app.count("placement_records"), 7);
     assert_eq!(app.count("partner_service_details"), 2);
 
+    // Migration 6 drops migration 5's second index on placement_records (staff_ref); the
+    // first, migration 4's, stays.
+    let indexes = match app.backend {
+        Backend::Postgres => "SELECT indexname AS v FROM pg_indexes WHERE tablename = 'placement_records' ORDER BY 1",
+        Backend::Sqlite => {
+            "SELECT name AS v FROM sqlite_master WHERE type = 'index' AND tbl_name = 'placement_records' ORDER BY 1"
+        }
+    };
+    let indexes = texts(&app, indexes);
+    assert!(indexes.iter().any(|i| i == "placement_records_staff_idx"), "{indexes:?}");
+    assert!(!indexes.iter().any(|i| i == "placement_records_staff_ref"), "the duplicate is gone: {indexes:?}");
+
     // Practices: every field, and the ETag of the old version.
     let meir = app.get("/api/v1/practices/M83001").send().await;
     assert_eq!(meir.status, 200, "{}", meir.text);

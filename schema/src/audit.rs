@@ -48,7 +48,7 @@ impl Outcome {
 }
 
 #[derive(Debug, Clone, Queryable, Insertable, Serialize)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     pub id: String,
@@ -181,7 +181,11 @@ pub fn record_all(conn: &mut DbConnection, actor: &Actor, pending: Vec<Pending>)
         })
         .collect();
     const COLUMNS: usize = 14;
-    Ok(crate::insert_chunked!(conn, audit_events::table, rows, COLUMNS))
+    match conn {
+        // COPY: a batch's audit rows stream in one statement with nothing to parse or plan.
+        DbConnection::Pg(pg) => Ok(diesel::copy_from(audit_events::table).from_insertable(&rows).execute(pg)?),
+        lite @ DbConnection::Sqlite(_) => Ok(crate::insert_chunked!(lite, audit_events::table, rows, COLUMNS)),
+    }
 }
 
 /// A refused write: who tried (the subject and organisation of a token whose signature

@@ -70,7 +70,8 @@ crate::text_enum! {
 }
 
 /// A placement as read (the `placements` view: its record and an external host's name).
-#[derive(Debug, Clone, PartialEq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName)]
+#[diesel(table_name = placements)]
 pub struct PlacementRow {
     pub id: String,
     pub staff_ref: String,
@@ -100,7 +101,7 @@ pub struct PlacementRow {
 
 /// A placement as stored.
 #[derive(Debug, Clone, PartialEq, Insertable, AsChangeset)]
-#[diesel(table_name = placement_records, treat_none_as_null = true)]
+#[diesel(table_name = placement_records, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub(crate) struct PlacementRecord<'a> {
     id: &'a str,
     staff_ref: &'a str,
