@@ -13,6 +13,7 @@ crate::on_both_backends!(
     mutations_follow_the_rest_rules,
     limits_refuse_expensive_queries,
     graphql_cannot_starve_rest,
+    a_busy_pool_is_answered_at_once,
     relay_paging_both_ways,
     organisations_pcns_and_affiliations,
 );
@@ -850,10 +851,13 @@ async fn graphql_cannot_starve_rest(app: TestApp) {
     let r = app.gql(None, &format!("{{ __typename {} }}", aliases(20, count)), json!({})).await;
     assert!(r.body["errors"].is_null(), "20 is the limit: {}", r.text);
 
-    // GraphQL holds at most its share of the pool (by default half); REST reads with the
-    // rest. Here the share is one connection, so that 16 requests surely queue for it.
+    // GraphQL holds at most its share of the pool (by default all but a quarter, at least
+    // two); REST reads with the rest. Here the share is one connection, so that 16 requests
+    // surely queue for it.
     let pool = app.db().max_connections() as usize;
-    assert_eq!((pool, app.state.graphql.limits().concurrency(pool)), (8, 4));
+    let default = pcr_api::graphql::GraphqlLimits::default();
+    assert_eq!([8, 32, 2].map(|p| default.concurrency(p)), [6, 24, 1]);
+    assert_eq!(app.state.graphql.limits().concurrency(pool), 6);
     let share = 1;
     let limits = pcr_api::graphql::GraphqlLimits { max_concurrent: Some(share), ..Default::default() };
     let mut app = app;
@@ -898,4 +902,25 @@ async fn graphql_cannot_starve_rest(app: TestApp) {
     }
     assert!(answers.iter().any(|a| a.status == 200));
     assert!(busiest.get() as usize <= share + 1, "GraphQL took {} of {pool} connections", busiest.get());
+}
+
+/// When no connection comes free within the pool's wait (`DATABASE_POOL_TIMEOUT_MS`), REST
+/// and GraphQL answer 503 with `Retry-After` at once, not after a long hang, and serve again
+/// as soon as a connection is back.
+async fn a_busy_pool_is_answered_at_once(mut app: TestApp) {
+    let wait = std::time::Duration::from_millis(300);
+    let db = pcr_schema::Db::connect_with(&app.url, 1, wait).unwrap();
+    app.state = pcr_api::AppState::new(db.clone(), app.state.auth.clone(), Default::default());
+    let held = db.pinned().unwrap();
+    let started = std::time::Instant::now();
+    let r = app.get("/api/v1/roles").send().await;
+    r.problem(503, "unavailable");
+    assert_eq!(r.header("retry-after").as_deref(), Some("1"));
+    let g = app.gql(None, "{ roles(first: 1) { totalCount } }", json!({})).await;
+    assert_eq!((g.status, g.header("retry-after").as_deref()), (503, Some("1")), "{}", g.text);
+    assert_eq!(g.body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE");
+    assert!(started.elapsed() < wait * 6, "answered in {:?}", started.elapsed());
+    drop(held);
+    assert_eq!(app.get("/api/v1/roles").send().await.status, 200);
+    assert!(app.gql(None, "{ roles(first: 1) { totalCount } }", json!({})).await.body["errors"].is_null());
 }

@@ -22,9 +22,17 @@ pub struct DbArgs {
     /// makes the database's backends compete with the server for the same cores).
     #[arg(long, env = "DATABASE_POOL_SIZE", global = true)]
     pub pool_size: Option<u32>,
+    /// How long a request waits for a pooled connection before it is answered 503 with
+    /// `Retry-After`, in milliseconds.
+    #[arg(long, env = "DATABASE_POOL_TIMEOUT_MS", default_value_t = 3000, global = true)]
+    pub pool_timeout_ms: u64,
 }
 
 impl DbArgs {
+    pub fn pool_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.pool_timeout_ms.max(1))
+    }
+
     pub fn pool_size(&self) -> u32 {
         self.pool_size.unwrap_or_else(|| {
             let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) as u32;
@@ -145,7 +153,7 @@ pub struct GraphqlArgs {
     #[arg(long, env = "GRAPHQL_MAX_ROOT_FIELDS", default_value_t = 20)]
     pub graphql_max_root_fields: usize,
     /// Most GraphQL requests running at once (each holds a database connection); default
-    /// half the pool, so REST keeps the rest.
+    /// all but a quarter of the pool (at least two), which REST keeps.
     #[arg(long, env = "GRAPHQL_MAX_CONCURRENT")]
     pub graphql_max_concurrent: Option<usize>,
 }

@@ -145,6 +145,10 @@ pub fn problem_response(p: &Problem) -> HttpResponse {
     if status == StatusCode::UNAUTHORIZED {
         res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"primary-care-api\"")));
     }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // Busy or the database is away: worth a retry soon.
+        res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
+    }
     res.body(serde_json::to_string(p).unwrap_or_else(|_| "{}".to_string()))
 }
 

@@ -101,7 +101,8 @@ fn import_placements(
 
 fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), String> {
     let backend = Backend::of_url(&db_args.database_url);
-    let db = Db::connect(&db_args.database_url, db_args.pool_size()).map_err(|e| e.to_string())?;
+    let db = Db::connect_with(&db_args.database_url, db_args.pool_size(), db_args.pool_timeout())
+        .map_err(|e| e.to_string())?;
     // Demo data: on by default for the embedded SQLite database, never on PostgreSQL unless asked.
     let demo = !args.no_demo && args.demo.unwrap_or(backend == Backend::Sqlite);
     if demo {

@@ -173,9 +173,18 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// How long a request waits for a pooled connection by default.
+pub const DEFAULT_POOL_TIMEOUT: Duration = Duration::from_secs(3);
+
 impl Db {
     /// Opens the pool and applies pending migrations.
     pub fn connect(url: &str, max_size: u32) -> Result<Db, DomainError> {
+        Db::connect_with(url, max_size, DEFAULT_POOL_TIMEOUT)
+    }
+
+    /// As [`Db::connect`], waiting at most `timeout` for a pooled connection: a request
+    /// that cannot have one soon is better told to come back (503) than kept waiting.
+    pub fn connect_with(url: &str, max_size: u32, timeout: Duration) -> Result<Db, DomainError> {
         let backend = Backend::of_url(url);
         let conn_url = match backend {
             Backend::Postgres => url.to_string(),
@@ -192,7 +201,7 @@ impl Db {
         let statements = Arc::new(AtomicU64::new(0));
         let pool = Pool::builder()
             .max_size(max_size)
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(timeout)
             // A broken connection is dropped when a query on it fails; a probe query on
             // every checkout would add a round trip to every request.
             .test_on_check_out(false)

@@ -46,7 +46,8 @@ pub struct GraphqlLimits {
     /// the database on its own.
     pub max_root_fields: usize,
     /// Most GraphQL requests running at once, each holding one pooled connection: a share
-    /// of the pool, so REST and readiness keep theirs while GraphQL is saturated.
+    /// of the pool, so REST and readiness keep theirs while GraphQL is saturated (default:
+    /// see [`GraphqlLimits::concurrency`]).
     pub max_concurrent: Option<usize>,
     pub introspection: bool,
 }
@@ -104,9 +105,11 @@ pub const MAX_INTROSPECTION_LISTS: usize = 3;
 
 impl GraphqlLimits {
     /// How many requests may run at once with a pool of `pool` connections: as configured
-    /// (never more than the pool), else half of it, leaving the rest to REST.
+    /// (never more than the pool), else all but a quarter of it (at least two), which REST
+    /// and readiness keep however busy GraphQL is.
     pub fn concurrency(&self, pool: usize) -> usize {
-        self.max_concurrent.unwrap_or(pool / 2).clamp(1, pool.max(1))
+        let kept = (pool / 4).max(2);
+        self.max_concurrent.unwrap_or(pool.saturating_sub(kept)).clamp(1, pool.max(1))
     }
 
     /// Why a document of this shape is refused, if it is.
