@@ -22,6 +22,9 @@
 # server has ssl=on (Debian's does). So our server gets sslmode=disable here; OURS_SSLMODE=prefer
 # measures the TLS cost (6–18% of our throughput on this machine).
 set -euo pipefail
+# The load comes from one address and one token: the rate limits stay on (their cost is part
+# of every request) but set far above what is measured.
+export RATE_LIMIT_PER_IP=1000000 RATE_LIMIT_PER_SUBJECT=1000000
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)

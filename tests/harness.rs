@@ -239,6 +239,12 @@ impl Req<'_> {
         ));
         self
     }
+    /// As if sent from `addr` (the client's address, which the rate limits count by).
+    pub fn sent_from(mut self, addr: &str) -> Self {
+        self.inner = self.inner.peer_addr(addr.parse().expect("a socket address"));
+        self
+    }
+
     pub fn if_match(self, etag: &str) -> Self {
         self.header("if-match", etag)
     }

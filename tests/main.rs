@@ -16,6 +16,7 @@ mod groups;
 mod http;
 mod idempotency;
 mod keys;
+mod limits;
 mod organisations;
 mod placements;
 mod practices;

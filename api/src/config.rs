@@ -126,6 +126,18 @@ pub struct ServeArgs {
     /// The largest batch of placements accepted, in bytes.
     #[arg(long, env = "BATCH_MAX_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub batch_max_bytes: usize,
+    /// Requests a second one client address may send, sustained (0: no limit).
+    #[arg(long, env = "RATE_LIMIT_PER_IP", default_value_t = 100)]
+    pub rate_limit_per_ip: u32,
+    /// Requests one client address may send at once, above the sustained rate.
+    #[arg(long, env = "RATE_LIMIT_PER_IP_BURST", default_value_t = 200)]
+    pub rate_limit_per_ip_burst: u32,
+    /// Requests a second one token subject may send, sustained (0: no limit).
+    #[arg(long, env = "RATE_LIMIT_PER_SUBJECT", default_value_t = 50)]
+    pub rate_limit_per_subject: u32,
+    /// Requests one token subject may send at once, above the sustained rate.
+    #[arg(long, env = "RATE_LIMIT_PER_SUBJECT_BURST", default_value_t = 200)]
+    pub rate_limit_per_subject_burst: u32,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

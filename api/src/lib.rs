@@ -10,6 +10,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod openapi;
+pub mod rate_limits;
 pub mod refusals;
 pub mod rest;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     pub cors: http::cors::CorsConfig,
     pub idempotency: rest::idempotency::IdempotencyConfig,
     pub batch: rest::batch::BatchConfig,
+    /// Off unless the server configures them (see `rate_limits`).
+    pub rate_limits: rate_limits::RateLimits,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             cors: Default::default(),
             idempotency: Default::default(),
             batch: Default::default(),
+            rate_limits: rate_limits::RateLimits::off(),
         }
     }
 
@@ -76,12 +80,14 @@ pub fn app(
         .app_data(web::Data::new(state.graphql.clone()))
         .app_data(web::Data::new(state.idempotency))
         .app_data(web::Data::new(state.batch))
+        .app_data(web::Data::new(state.rate_limits.clone()))
         .app_data(web::PayloadConfig::new(rest::body::MAX_BODY_BYTES))
         .app_data(
             web::PathConfig::default()
                 .error_handler(|err, _| ApiError::BadRequest(format!("invalid path: {err}")).into()),
         )
         .wrap(from_fn(refusals::middleware))
+        .wrap(from_fn(rate_limits::middleware))
         .wrap(Condition::new(state.cors.enabled(), state.cors.middleware()))
         .wrap(ErrorHandlers::new().default_handler(problemise))
         .wrap(from_fn(http::conventions))

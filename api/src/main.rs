@@ -129,6 +129,13 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
     let mut state = AppState::new(db, auth, args.graphql.limits()).with_cors(cors);
     state.idempotency.ttl = std::time::Duration::from_secs(args.idempotency_ttl);
     state.batch.max_bytes = args.batch_max_bytes;
+    state.rate_limits = pcr_api::rate_limits::RateLimits::new(
+        pcr_api::rate_limits::Rate { per_second: args.rate_limit_per_ip, burst: args.rate_limit_per_ip_burst },
+        pcr_api::rate_limits::Rate {
+            per_second: args.rate_limit_per_subject,
+            burst: args.rate_limit_per_subject_burst,
+        },
+    );
     let bind = args.bind.clone();
     let workers = args.workers;
     actix_web::rt::System::new().block_on(async move {
