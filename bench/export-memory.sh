@@ -13,7 +13,8 @@
 set -euo pipefail
 # The load comes from one address and one token: the rate limits stay on (their cost is part
 # of every request) but set far above what is measured.
-export RATE_LIMIT_PER_IP=1000000 RATE_LIMIT_PER_SUBJECT=1000000
+export RATE_LIMIT_PER_IP=1000000 RATE_LIMIT_PER_SUBJECT=1000000 \
+  RATE_LIMIT_PER_IP_BURST=1000000 RATE_LIMIT_PER_SUBJECT_BURST=1000000
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
