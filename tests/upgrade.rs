@@ -609,21 +609,20 @@ async fn organisation_model_carries_everything_over(app: TestApp) {
         (
             json!("external"),
             json!(vas),
-            json!("Voluntary Action Stoke"),
+            json!("voluntary action stoke"),
             json!(2),
             json!("2025-01-06"),
             json!(null),
             json!("api"),
             json!("partner-c")
         ),
-        "the same name in another case is the same provider (migration 4 as shipped keeps the provider's name, not the case written)"
+        "the same name in another case is the same provider, and the name as written is kept"
     );
-    // Two teams of one provider: one organisation. Migration 4 as it shipped names both
-    // placements as the provider (its first team's name); the team of each was not kept.
+    // Two teams of one provider: one organisation, each placement with its team's name.
     let cardiology = placement(PL_RJE_CARDIOLOGY).await;
     assert_eq!(
         (&cardiology.body["hostCode"], &cardiology.body["hostName"]),
-        (&json!("RJE"), &json!("UHNM acute medicine"))
+        (&json!("RJE"), &json!("UHNM cardiology"))
     );
     assert_eq!(second.body["hoursPerWeek"], 18.75);
     let at_vas = app.get(&format!("/api/v1/placements?host={vas}")).bearer(&reader).send().await;
@@ -863,4 +862,68 @@ async fn organisations_upgrade_sqlite() {
 #[cfg_attr(not(pg_tests), ignore = "PostgreSQL run skipped: set TEST_DATABASE_URL to enable")]
 async fn organisations_upgrade_postgres() {
     organisation_model_carries_everything_over(TestApp::prepared(Backend::Postgres, three_migration_release)).await
+}
+
+// ---------------------------------------------------------------------------------------
+// A release shipped migration 5 with the registration columns in it (they now come with
+// migration 7): such a database upgrades too, each column once, and placements carry
+// registrations after it as after any other path.
+
+fn release_with_registrations_in_migration_5(url: &str) {
+    Db::migrate_first(url, 5).expect("migrations 1 to 5");
+    let sql = [
+        "ALTER TABLE placement_records ADD COLUMN registration_body TEXT CHECK (registration_body IN ('gmc', 'nmc', 'gphc', 'hcpc'))",
+        "ALTER TABLE placement_records ADD COLUMN registration_number TEXT CHECK (registration_number IS NULL OR length(registration_number) BETWEEN 5 AND 12)",
+    ];
+    match Backend::of_url(url) {
+        Backend::Postgres => {
+            use diesel::Connection;
+            let mut c = diesel::PgConnection::establish(url).unwrap();
+            for s in sql {
+                diesel::sql_query(s).execute(&mut c).unwrap();
+            }
+        }
+        Backend::Sqlite => {
+            use diesel::Connection;
+            let mut c = diesel::SqliteConnection::establish(url).unwrap();
+            for s in sql {
+                diesel::sql_query(s).execute(&mut c).unwrap();
+            }
+        }
+    }
+}
+
+async fn registrations_added_once(app: TestApp) {
+    let columns = match app.backend {
+        Backend::Postgres => {
+            "SELECT column_name AS v FROM information_schema.columns WHERE table_name = 'placement_records' ORDER BY 1"
+        }
+        Backend::Sqlite => "SELECT name AS v FROM pragma_table_info('placement_records') ORDER BY 1",
+    };
+    let columns = texts(&app, columns);
+    for c in ["host_unit", "registration_body", "registration_number"] {
+        assert_eq!(columns.iter().filter(|n| *n == c).count(), 1, "{c} in {columns:?}");
+    }
+    app.practice("M83001", "Meir Health Centre", "ST3 7DY").await;
+    let body = json!({"staffRef": "R-1", "roleCode": "clinical-pharmacist", "hostType": "practice", "hostCode": "M83001",
+        "hoursPerWeek": 20, "startDate": "2026-09-01", "registrationBody": "gphc", "registrationNumber": "2045678"});
+    let r = app.post("/api/v1/placements").bearer(&app.admin()).json(&body).send().await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let read =
+        app.get(&format!("/api/v1/placements/{}", r.body["id"].as_str().unwrap())).bearer(&app.admin()).send().await;
+    assert_eq!(
+        (read.body["registrationBody"].as_str(), read.body["registrationNumber"].as_str()),
+        (Some("gphc"), Some("2045678"))
+    );
+}
+
+#[actix_web::test]
+async fn registrations_upgrade_sqlite() {
+    registrations_added_once(TestApp::prepared(Backend::Sqlite, release_with_registrations_in_migration_5)).await
+}
+
+#[actix_web::test]
+#[cfg_attr(not(pg_tests), ignore = "PostgreSQL run skipped: set TEST_DATABASE_URL to enable")]
+async fn registrations_upgrade_postgres() {
+    registrations_added_once(TestApp::prepared(Backend::Postgres, release_with_registrations_in_migration_5)).await
 }
