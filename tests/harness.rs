@@ -44,6 +44,16 @@ impl Drop for TestApp {
     }
 }
 
+/// How tests open a database: as the service would behind a transaction pooler when
+/// TEST_DATABASE_POOLER says so (`.ci/run` runs the core of the suite through PgBouncer).
+pub fn options(pool_size: u32) -> pcr_schema::DbOptions {
+    let pooler = std::env::var("TEST_DATABASE_POOLER").ok().and_then(|p| pcr_schema::Pooler::parse(&p));
+    pcr_schema::DbOptions {
+        pooler: pooler.unwrap_or(pcr_schema::Pooler::None),
+        ..pcr_schema::DbOptions::new(pool_size)
+    }
+}
+
 /// Replaces the database name in a PostgreSQL URL.
 pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
@@ -84,7 +94,7 @@ impl TestApp {
             }
         };
         prepare(&url);
-        let db = Db::connect(&url, 8).expect("open and migrate the test database");
+        let db = Db::open(&url, options(8)).expect("open and migrate the test database");
         let state = AppState::new(db, auth, pcr_api::graphql::GraphqlLimits::default());
         TestApp { state, backend, url, cleanup }
     }

@@ -2,6 +2,7 @@
 //! TEST_DATABASE_URL is set — on PostgreSQL too.
 
 mod harness;
+mod served;
 
 mod audit;
 mod auth;
@@ -10,6 +11,7 @@ mod batch;
 mod concurrency;
 mod contract;
 mod demo;
+mod faults;
 mod graphql;
 mod graphql_tools;
 mod groups;

@@ -26,11 +26,36 @@ pub struct DbArgs {
     /// `Retry-After`, in milliseconds.
     #[arg(long, env = "DATABASE_POOL_TIMEOUT_MS", default_value_t = 3000, global = true)]
     pub pool_timeout_ms: u64,
+    /// The longest one SQL statement may run on PostgreSQL before it is cancelled and the
+    /// request answered 503, in milliseconds (0: no limit).
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub statement_timeout_ms: u64,
+    /// `transaction` when PostgreSQL is reached through a pooler in transaction mode
+    /// (PgBouncer's `pool_mode = transaction`), else `none`.
+    #[arg(long, env = "DATABASE_POOLER", default_value = "none", value_parser = parse_pooler, global = true)]
+    pub pooler: pcr_schema::Pooler,
+}
+
+fn parse_pooler(s: &str) -> Result<pcr_schema::Pooler, String> {
+    pcr_schema::Pooler::parse(s.trim()).ok_or_else(|| {
+        let all: Vec<&str> = pcr_schema::Pooler::ALL.iter().map(|p| p.as_str()).collect();
+        format!("`{s}`: one of {}", all.join(", "))
+    })
 }
 
 impl DbArgs {
     pub fn pool_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.pool_timeout_ms.max(1))
+    }
+
+    /// How to open the database, with `pool_size` connections.
+    pub fn options(&self, pool_size: u32) -> pcr_schema::DbOptions {
+        pcr_schema::DbOptions {
+            pool_size,
+            pool_timeout: self.pool_timeout(),
+            statement_timeout: std::time::Duration::from_millis(self.statement_timeout_ms),
+            pooler: self.pooler,
+        }
     }
 
     pub fn pool_size(&self) -> u32 {
@@ -138,10 +163,33 @@ pub struct ServeArgs {
     /// Requests one token subject may send at once, above the sustained rate.
     #[arg(long, env = "RATE_LIMIT_PER_SUBJECT_BURST", default_value_t = 200)]
     pub rate_limit_per_subject_burst: u32,
+    /// How long a client may take to send a request's headers (then 408).
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_ttl)]
+    pub http_header_timeout: u64,
+    /// How long a client may take to send a request's whole body (then 408).
+    #[arg(long, env = "HTTP_BODY_TIMEOUT", default_value = "30s", value_parser = parse_ttl)]
+    pub http_body_timeout: u64,
+    /// How long a request may take to be answered (then 503 with `Retry-After`).
+    #[arg(long, env = "REQUEST_DEADLINE", default_value = "30s", value_parser = parse_ttl)]
+    pub request_deadline: u64,
+    /// The body timeout and the deadline of a batch of placements, which may be large.
+    #[arg(long, env = "BATCH_DEADLINE", default_value = "10m", value_parser = parse_ttl)]
+    pub batch_deadline: u64,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]
     pub graphql: GraphqlArgs,
+}
+
+impl ServeArgs {
+    pub fn timeouts(&self) -> crate::timeouts::Timeouts {
+        use std::time::Duration;
+        crate::timeouts::Timeouts {
+            body: Duration::from_secs(self.http_body_timeout),
+            deadline: Duration::from_secs(self.request_deadline),
+            batch: Duration::from_secs(self.batch_deadline),
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod rate_limits;
 pub mod refusals;
 pub mod rest;
+pub mod timeouts;
 
 use std::time::Instant;
 
@@ -39,6 +40,7 @@ pub struct AppState {
     pub batch: rest::batch::BatchConfig,
     /// Off unless the server configures them (see `rate_limits`).
     pub rate_limits: rate_limits::RateLimits,
+    pub timeouts: timeouts::Timeouts,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             idempotency: Default::default(),
             batch: Default::default(),
             rate_limits: rate_limits::RateLimits::off(),
+            timeouts: Default::default(),
         }
     }
 
@@ -81,6 +84,7 @@ pub fn app(
         .app_data(web::Data::new(state.idempotency))
         .app_data(web::Data::new(state.batch))
         .app_data(web::Data::new(state.rate_limits.clone()))
+        .app_data(web::Data::new(state.timeouts))
         .app_data(web::PayloadConfig::new(rest::body::MAX_BODY_BYTES))
         .app_data(
             web::PathConfig::default()
@@ -89,6 +93,7 @@ pub fn app(
         .wrap(from_fn(refusals::middleware))
         .wrap(from_fn(rate_limits::middleware))
         .wrap(Condition::new(state.cors.enabled(), state.cors.middleware()))
+        .wrap(from_fn(timeouts::body))
         .wrap(ErrorHandlers::new().default_handler(problemise))
         .wrap(from_fn(http::conventions))
         .wrap(Compress::default())

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => serve(&cli.db, ServeArgs::parse_default()),
         Some(Command::Serve(args)) => serve(&cli.db, args),
-        Some(Command::Migrate) => Db::connect(&cli.db.database_url, 1)
+        Some(Command::Migrate) => Db::open(&cli.db.database_url, cli.db.options(1))
             .map(|_| println!("migrations applied to {}", Backend::of_url(&cli.db.database_url).name()))
             .map_err(|e| e.to_string()),
         Some(Command::ImportOds { file, memberships, strict }) => {
@@ -75,7 +75,7 @@ fn import_ods(
     memberships: Option<&std::path::Path>,
     strict: bool,
 ) -> Result<(), String> {
-    let db = Db::connect(&db.database_url, 2).map_err(|e| e.to_string())?;
+    let db = Db::open(&db.database_url, db.options(2)).map_err(|e| e.to_string())?;
     let opts = pcr_schema::ods::ImportOptions { strict, actor: "import-ods".to_string() };
     let report = pcr_schema::ods::import(&db, file, memberships, &opts).map_err(|e| e.to_string())?;
     println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
@@ -90,7 +90,7 @@ fn import_placements(
 ) -> Result<(), String> {
     let mode = pcr_schema::domain::batch::BatchMode::parse(mode)
         .ok_or_else(|| format!("--mode is `{mode}`: atomic or partial"))?;
-    let db = Db::connect(&db.database_url, 2).map_err(|e| e.to_string())?;
+    let db = Db::open(&db.database_url, db.options(2)).map_err(|e| e.to_string())?;
     let report = pcr_api::batch::import_file(&db, file, org, mode)?;
     println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     match report.committed {
@@ -101,8 +101,7 @@ fn import_placements(
 
 fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), String> {
     let backend = Backend::of_url(&db_args.database_url);
-    let db = Db::connect_with(&db_args.database_url, db_args.pool_size(), db_args.pool_timeout())
-        .map_err(|e| e.to_string())?;
+    let db = Db::open(&db_args.database_url, db_args.options(db_args.pool_size())).map_err(|e| e.to_string())?;
     // Demo data: on by default for the embedded SQLite database, never on PostgreSQL unless asked.
     let demo = !args.no_demo && args.demo.unwrap_or(backend == Backend::Sqlite);
     if demo {
@@ -129,6 +128,7 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
     let mut state = AppState::new(db, auth, args.graphql.limits()).with_cors(cors);
     state.idempotency.ttl = std::time::Duration::from_secs(args.idempotency_ttl);
     state.batch.max_bytes = args.batch_max_bytes;
+    state.timeouts = args.timeouts();
     state.rate_limits = pcr_api::rate_limits::RateLimits::new(
         pcr_api::rate_limits::Rate { per_second: args.rate_limit_per_ip, burst: args.rate_limit_per_ip_burst },
         pcr_api::rate_limits::Rate {
@@ -138,8 +138,9 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
     );
     let bind = args.bind.clone();
     let workers = args.workers;
+    let header_timeout = std::time::Duration::from_secs(args.http_header_timeout);
     actix_web::rt::System::new().block_on(async move {
-        let mut server = HttpServer::new(move || app(&state)).shutdown_timeout(20);
+        let mut server = HttpServer::new(move || app(&state)).shutdown_timeout(20).client_request_timeout(header_timeout);
         if let Some(w) = workers {
             server = server.workers(w.max(1));
         }

@@ -15,8 +15,8 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
-pub type DbPool = Pool<ConnectionManager<DbConnection>>;
-pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
+pub type DbPool = Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
@@ -88,14 +88,88 @@ impl Backend {
     }
 }
 
-/// Counts the SQL statements a pool's connections execute (for `db_statements_total`).
-struct StatementCounter(Arc<AtomicU64>);
+/// Counts the SQL statements a pool's connections execute (for `db_statements_total`), and
+/// notes when a connection was lost under one.
+struct StatementCounter {
+    statements: Arc<AtomicU64>,
+    lost: bool,
+}
 
 impl diesel::connection::Instrumentation for StatementCounter {
     fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
-        if let diesel::connection::InstrumentationEvent::StartQuery { .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
+        use diesel::connection::InstrumentationEvent as E;
+        match event {
+            E::StartQuery { .. } => {
+                self.statements.fetch_add(1, Ordering::Relaxed);
+            }
+            E::FinishQuery { error: Some(e), .. } if crate::error::connection_lost(e) => self.lost = true,
+            _ => {}
         }
+    }
+}
+
+/// The pool's manager: diesel's, except that a connection lost under a statement (the
+/// database restarted, the network dropped) is discarded when it comes back to the pool,
+/// so the pool heals once the database is back. diesel counts a connection broken only when
+/// its transaction state is, which a failed read outside a transaction leaves intact.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<DbConnection>);
+
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        self.0.is_valid(conn)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::Connection;
+        let lost = conn.instrumentation().downcast_ref::<StatementCounter>().is_some_and(|c| c.lost);
+        lost || self.0.has_broken(conn)
+    }
+}
+
+crate::text_enum! {
+    /// What sits between the service and PostgreSQL.
+    Pooler {
+        #[doc = "Nothing: each pooled connection is a PostgreSQL session of its own, which keeps its prepared statements and settings."] None = "none",
+        #[doc = "A pooler in transaction mode (PgBouncer's `pool_mode = transaction`): a session lasts one transaction, so nothing is prepared by name and nothing is set for the session."] Transaction = "transaction",
+    }
+}
+
+/// How to open the database.
+#[derive(Debug, Clone, Copy)]
+pub struct DbOptions {
+    pub pool_size: u32,
+    /// How long a request waits for a pooled connection.
+    pub pool_timeout: Duration,
+    /// The longest one SQL statement may run on PostgreSQL; none when zero.
+    pub statement_timeout: Duration,
+    pub pooler: Pooler,
+}
+
+/// How long one PostgreSQL statement may run by default: well inside a request's deadline.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl DbOptions {
+    pub fn new(pool_size: u32) -> DbOptions {
+        DbOptions {
+            pool_size,
+            pool_timeout: DEFAULT_POOL_TIMEOUT,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            pooler: Pooler::None,
+        }
+    }
+
+    /// `SET [LOCAL] statement_timeout …`, if there is one.
+    fn statement_timeout_sql(&self, scope: &str) -> Option<String> {
+        let ms = self.statement_timeout.as_millis();
+        (ms > 0).then(|| format!("SET {scope}statement_timeout = {ms}"))
     }
 }
 
@@ -104,6 +178,7 @@ impl diesel::connection::Instrumentation for StatementCounter {
 #[derive(Debug)]
 struct ConnectionSetup {
     statements: Arc<AtomicU64>,
+    options: DbOptions,
 }
 
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
@@ -118,12 +193,19 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
             // prepared once per connection. PostgreSQL would otherwise re-plan most of them on
             // every execution (its cost model prefers custom plans for `= ANY($1)` and
             // `LIMIT $n`), and planning was the largest part of its CPU per GraphQL request.
-            DbConnection::Pg(c) => {
-                c.batch_execute("SET plan_cache_mode = force_generic_plan").map_err(diesel::r2d2::Error::QueryError)?;
+            DbConnection::Pg(c) if self.options.pooler == Pooler::None => {
+                let timeout = self.options.statement_timeout_sql("").map(|t| format!("; {t}")).unwrap_or_default();
+                c.batch_execute(&format!("SET plan_cache_mode = force_generic_plan{timeout}"))
+                    .map_err(diesel::r2d2::Error::QueryError)?;
             }
+            // Behind a transaction pooler the next transaction may run on another server
+            // session: statements go unnamed (prepared and run in one round trip) and the
+            // statement timeout is set inside each write transaction (reads take the role's
+            // or PgBouncer's: see the README).
+            DbConnection::Pg(c) => c.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled),
         }
         // Set after the set-up statements, so the counter sees only the application's.
-        conn.set_instrumentation(StatementCounter(self.statements.clone()));
+        conn.set_instrumentation(StatementCounter { statements: self.statements.clone(), lost: false });
         Ok(())
     }
 }
@@ -140,6 +222,7 @@ pub struct Db {
     statements: Arc<AtomicU64>,
     /// A connection held for the life of this handle (see [`Db::pinned`]).
     pinned: Option<Arc<Mutex<PooledConn>>>,
+    options: DbOptions,
 }
 
 /// A connection lent by [`Db::conn`]: from the pool, or the handle's pinned one.
@@ -185,6 +268,11 @@ impl Db {
     /// As [`Db::connect`], waiting at most `timeout` for a pooled connection: a request
     /// that cannot have one soon is better told to come back (503) than kept waiting.
     pub fn connect_with(url: &str, max_size: u32, timeout: Duration) -> Result<Db, DomainError> {
+        Db::open(url, DbOptions { pool_timeout: timeout, ..DbOptions::new(max_size) })
+    }
+
+    /// Opens the pool as `options` say and applies pending migrations.
+    pub fn open(url: &str, options: DbOptions) -> Result<Db, DomainError> {
         let backend = Backend::of_url(url);
         let conn_url = match backend {
             Backend::Postgres => url.to_string(),
@@ -200,13 +288,13 @@ impl Db {
         let manager = ConnectionManager::<DbConnection>::new(conn_url);
         let statements = Arc::new(AtomicU64::new(0));
         let pool = Pool::builder()
-            .max_size(max_size)
-            .connection_timeout(timeout)
+            .max_size(options.pool_size)
+            .connection_timeout(options.pool_timeout)
             // A broken connection is dropped when a query on it fails; a probe query on
             // every checkout would add a round trip to every request.
             .test_on_check_out(false)
-            .connection_customizer(Box::new(ConnectionSetup { statements: statements.clone() }))
-            .build(manager)
+            .connection_customizer(Box::new(ConnectionSetup { statements: statements.clone(), options }))
+            .build(Manager(manager))
             .map_err(|e| DomainError::Unavailable(format!("cannot connect to the database: {e}")))?;
         let db = Db {
             pool,
@@ -214,6 +302,7 @@ impl Db {
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             statements,
             pinned: None,
+            options,
         };
         db.migrate()?;
         Ok(db)
@@ -268,10 +357,13 @@ impl Db {
             DbConnection::Pg(c) => {
                 // Replicas starting together must not migrate at the same time: the first
                 // holds the lock and migrates, the others wait and then find nothing to do.
-                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
-                let result = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len());
-                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
-                result
+                // The lock is the transaction's, not the session's, so that it holds behind a
+                // transaction pooler too; each migration runs in a savepoint of it.
+                use diesel::Connection;
+                c.transaction(|c| {
+                    c.batch_execute(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))?;
+                    c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len())
+                })
             }
             DbConnection::Sqlite(c) => sqlite_migrations(c),
         }
@@ -325,7 +417,16 @@ impl Db {
         let mut conn = self.conn()?;
         let _guard = self.write_lock.as_ref().map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let conn: &mut DbConnection = &mut conn;
-        conn.transaction(f)
+        let local_timeout = match (&*conn, self.options.pooler) {
+            (DbConnection::Pg(_), Pooler::Transaction) => self.options.statement_timeout_sql("LOCAL "),
+            _ => None,
+        };
+        conn.transaction(|c| {
+            if let Some(sql) = local_timeout {
+                c.batch_execute(&sql)?;
+            }
+            f(c)
+        })
     }
 
     /// Refreshes the planner's statistics, after a bulk load. Without them PostgreSQL

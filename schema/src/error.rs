@@ -54,6 +54,25 @@ impl DomainError {
     }
 }
 
+/// Whether `e` says the connection to the database was lost (or never there), rather than
+/// that the statement was refused.
+pub fn connection_lost(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
+            true
+        }
+        DieselError::DatabaseError(_, info) => {
+            let m = info.message();
+            m.contains("server closed the connection unexpectedly")
+                || m.contains("no connection to the server")
+                || m.contains("could not receive data from server")
+                || m.contains("could not send data to server")
+                || m.starts_with("terminating connection")
+        }
+        _ => false,
+    }
+}
+
 impl From<DieselError> for DomainError {
     /// Constraint violations that slip past validation (races, rules only the database knows)
     /// become client errors, not 500s.
@@ -77,7 +96,18 @@ impl From<DieselError> for DomainError {
                 DatabaseErrorKind::SerializationFailure => {
                     DomainError::Conflict("a concurrent change conflicted with this one; retry".to_string())
                 }
-                DatabaseErrorKind::ClosedConnection => DomainError::Unavailable(info.message().to_string()),
+                // The connection lost, and PostgreSQL's statement timeout (SQLSTATE 57014):
+                // the database is away or slow, not the request wrong.
+                _ if connection_lost(&e) => {
+                    DomainError::Unavailable(format!("the database connection failed: {}", info.message().trim()))
+                }
+                // SQLite's writer lock still held when its busy timeout ran out.
+                _ if info.message().starts_with("database is locked") => {
+                    DomainError::Unavailable("the database is busy with another write".to_string())
+                }
+                _ if info.message().starts_with("canceling statement due to statement timeout") => {
+                    DomainError::Unavailable("the database did not answer within its statement timeout".to_string())
+                }
                 // Text PostgreSQL cannot hold (NUL). Validation refuses it first, naming the
                 // field; this is the net under any path that missed it.
                 _ if info.message().starts_with("invalid byte sequence for encoding") => {

@@ -16,7 +16,7 @@ pub mod tables;
 pub mod validate;
 
 pub use actor::{Actor, Scope};
-pub use db::{Backend, Db, DbConnection};
+pub use db::{Backend, Db, DbConnection, DbOptions, Pooler};
 pub use error::{DomainError, DomainResult, FieldError};
 
 /// The current time in UTC at microsecond precision, so what PostgreSQL stores and what

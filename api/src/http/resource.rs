@@ -70,6 +70,7 @@ impl Resource {
         let allow = allow.join(", ");
         let for_options = allow.clone();
         self.inner
+            .wrap(actix_web::middleware::from_fn(crate::timeouts::deadline))
             .route(web::method(Method::OPTIONS).to(move || {
                 let allow = for_options.clone();
                 async move { HttpResponse::NoContent().insert_header((header::ALLOW, allow)).finish() }

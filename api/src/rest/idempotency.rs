@@ -116,11 +116,13 @@ pub fn problem_of(e: &ApiError) -> StoredResponse {
 /// Runs a POST at most once per key. `run` gets the claim, to complete inside its write's
 /// transaction with the answer it returns. The caller's checks come first, in the handler;
 /// a refusal after the claim (a 4xx) is kept as the answer too, a failure of ours (5xx)
-/// gives the key back.
+/// gives the key back. From the claim on, the work is a task of its own: a request given
+/// up on (its deadline passed, the client went away) still settles its key, so that the
+/// client's retry is answered rather than held off until the claim lapses.
 pub async fn once<F, Fut>(req: &HttpRequest, caller: &Caller, body: &[u8], run: F) -> ApiResult<HttpResponse>
 where
-    F: FnOnce(Option<Claim>) -> Fut,
-    Fut: Future<Output = ApiResult<StoredResponse>>,
+    F: FnOnce(Option<Claim>) -> Fut + 'static,
+    Fut: Future<Output = ApiResult<StoredResponse>> + 'static,
 {
     let Some(key) = key_of(req)? else {
         return run(None).await.map(|r| into_response(&r));
@@ -129,30 +131,34 @@ where
     let db = req.app_data::<web::Data<Db>>().ok_or_else(|| ApiError::Internal("no database".into()))?.get_ref().clone();
     let ttl = req.app_data::<web::Data<IdempotencyConfig>>().map(|c| c.ttl).unwrap_or(IdempotencyConfig::default().ttl);
     let print = fingerprint(req, body);
-    let claimed = {
-        let db = db.clone();
-        blocking(move || idempotency::claim(&db, &actor, &key, &print, ttl)).await?
-    };
-    let claim = match claimed {
-        Claimed::Replay(r) => {
-            let mut res = into_response(&r);
-            res.headers_mut().insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
-            return Ok(res);
-        }
-        Claimed::New(claim) => claim,
-    };
-    match run(Some(claim.clone())).await {
-        Ok(r) => Ok(into_response(&r)),
-        Err(e) => {
-            let kept = problem_of(&e);
-            let settled = match kept.status {
-                400..=499 => blocking(move || idempotency::complete_alone(&db, &claim, None, &kept)).await,
-                _ => blocking(move || idempotency::release(&db, &claim)).await,
-            };
-            if let Err(s) = settled {
-                tracing::warn!(error = %s, "could not settle an idempotency key");
+    let settled = actix_web::rt::spawn(async move {
+        let claimed = {
+            let db = db.clone();
+            blocking(move || idempotency::claim(&db, &actor, &key, &print, ttl)).await?
+        };
+        let claim = match claimed {
+            Claimed::Replay(r) => return Ok((r, true)),
+            Claimed::New(claim) => claim,
+        };
+        match run(Some(claim.clone())).await {
+            Ok(r) => Ok((r, false)),
+            Err(e) => {
+                let kept = problem_of(&e);
+                let settled = match kept.status {
+                    400..=499 => blocking(move || idempotency::complete_alone(&db, &claim, None, &kept)).await,
+                    _ => blocking(move || idempotency::release(&db, &claim)).await,
+                };
+                if let Err(s) = settled {
+                    tracing::warn!(error = %s, "could not settle an idempotency key");
+                }
+                Err(e)
             }
-            Err(e)
         }
+    });
+    let (answer, replayed) = settled.await.map_err(|e| ApiError::Internal(format!("idempotent request: {e}")))??;
+    let mut res = into_response(&answer);
+    if replayed {
+        res.headers_mut().insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
     }
+    Ok(res)
 }
