@@ -909,7 +909,8 @@ async fn graphql_cannot_starve_rest(app: TestApp) {
 /// as soon as a connection is back.
 async fn a_busy_pool_is_answered_at_once(mut app: TestApp) {
     let wait = std::time::Duration::from_millis(300);
-    let db = pcr_schema::Db::connect_with(&app.url, 1, wait).unwrap();
+    let db = pcr_schema::Db::open(&app.url, pcr_schema::DbOptions { pool_timeout: wait, ..crate::harness::options(1) })
+        .unwrap();
     app.state = pcr_api::AppState::new(db.clone(), app.state.auth.clone(), Default::default());
     let held = db.pinned().unwrap();
     let started = std::time::Instant::now();

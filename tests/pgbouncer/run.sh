@@ -21,7 +21,10 @@ auth_type = trust
 auth_file = $DIR/users.txt
 pool_mode = transaction
 max_client_conn = 1000
-default_pool_size = 20
+; Fewer server sessions than the tests' client connections, handed out in turn: a client
+; that relied on its session (a statement prepared by name, a SET) would meet another.
+default_pool_size = 6
+server_round_robin = 1
 ignore_startup_parameters = extra_float_digits
 logfile = $DIR/pgbouncer.log
 pidfile = $DIR/pgbouncer.pid
