@@ -3,10 +3,10 @@
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::db_stats::{DbStats, StatementTimer};
 use crate::error::DomainError;
 
 #[derive(diesel::MultiConnection)]
@@ -88,22 +88,11 @@ impl Backend {
     }
 }
 
-/// Counts the SQL statements a pool's connections execute (for `db_statements_total`).
-struct StatementCounter(Arc<AtomicU64>);
-
-impl diesel::connection::Instrumentation for StatementCounter {
-    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
-        if let diesel::connection::InstrumentationEvent::StartQuery { .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
-/// Per-connection set-up: statement counting on both backends; on SQLite, foreign keys
-/// (off by default there) and waiting for a busy writer rather than failing at once.
+/// Per-connection set-up: statement counting and timing on both backends; on SQLite,
+/// foreign keys (off by default there) and waiting for a busy writer rather than failing at once.
 #[derive(Debug)]
 struct ConnectionSetup {
-    statements: Arc<AtomicU64>,
+    stats: Arc<DbStats>,
 }
 
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup {
@@ -123,7 +112,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
             }
         }
         // Set after the set-up statements, so the counter sees only the application's.
-        conn.set_instrumentation(StatementCounter(self.statements.clone()));
+        conn.set_instrumentation(StatementTimer::new(self.stats.clone()));
         Ok(())
     }
 }
@@ -136,8 +125,8 @@ pub struct Db {
     /// SQLite allows one writer; serialising writes in-process means a read-then-write
     /// transaction never meets a concurrent commit (SQLITE_BUSY_SNAPSHOT). PostgreSQL needs no lock.
     write_lock: Option<Arc<Mutex<()>>>,
-    /// SQL statements executed through this pool since it opened.
-    statements: Arc<AtomicU64>,
+    /// What this pool's connections did since it opened (statements, waits for a connection).
+    stats: Arc<DbStats>,
     /// A connection held for the life of this handle (see [`Db::pinned`]).
     pinned: Option<Arc<Mutex<PooledConn>>>,
 }
@@ -198,21 +187,21 @@ impl Db {
             c.batch_execute("PRAGMA journal_mode = WAL;")?;
         }
         let manager = ConnectionManager::<DbConnection>::new(conn_url);
-        let statements = Arc::new(AtomicU64::new(0));
+        let stats = Arc::new(DbStats::default());
         let pool = Pool::builder()
             .max_size(max_size)
             .connection_timeout(timeout)
             // A broken connection is dropped when a query on it fails; a probe query on
             // every checkout would add a round trip to every request.
             .test_on_check_out(false)
-            .connection_customizer(Box::new(ConnectionSetup { statements: statements.clone() }))
+            .connection_customizer(Box::new(ConnectionSetup { stats: stats.clone() }))
             .build(manager)
             .map_err(|e| DomainError::Unavailable(format!("cannot connect to the database: {e}")))?;
         let db = Db {
             pool,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
-            statements,
+            stats,
             pinned: None,
         };
         db.migrate()?;
@@ -225,7 +214,12 @@ impl Db {
 
     /// SQL statements executed through this pool so far.
     pub fn statements(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
+        self.stats.statements()
+    }
+
+    /// Statements, their time and the waits for connections, for the service's metrics.
+    pub fn stats(&self) -> &DbStats {
+        &self.stats
     }
 
     /// The most connections the pool opens.
@@ -249,7 +243,15 @@ impl Db {
                 Err(TryLockError::WouldBlock) => {}
             }
         }
-        self.pool.get().map(Conn::Pooled).map_err(|e| DomainError::Unavailable(format!("no database connection: {e}")))
+        self.checkout().map(Conn::Pooled)
+    }
+
+    /// A connection from the pool, the wait timed: every checkout comes through here.
+    fn checkout(&self) -> Result<PooledConn, DomainError> {
+        let start = Instant::now();
+        let conn = self.pool.get();
+        self.stats.acquired(start.elapsed(), conn.is_ok());
+        conn.map_err(|e| DomainError::Unavailable(format!("no database connection: {e}")))
     }
 
     /// A handle that runs everything on one connection taken from the pool now and given
@@ -257,7 +259,7 @@ impl Db {
     /// its statements: one checkout instead of one per statement. Call it from a thread
     /// that may block.
     pub fn pinned(&self) -> Result<Db, DomainError> {
-        let conn = self.pool.get().map_err(|e| DomainError::Unavailable(format!("no database connection: {e}")))?;
+        let conn = self.checkout()?;
         Ok(Db { pinned: Some(Arc::new(Mutex::new(conn))), ..self.clone() })
     }
 
