@@ -437,11 +437,13 @@ async fn the_binary_on_a_socket(app: TestApp) {
         .env("BIND_ADDR", &bind)
         .env("RUST_LOG", "info")
         .env_remove("JWT_HS256_SECRET")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .env_remove("LOG_FORMAT")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    // Logs go to standard error, as JSON when it is not a terminal.
+    let stdout = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
@@ -454,6 +456,9 @@ async fn the_binary_on_a_socket(app: TestApp) {
     let started = rx.recv_timeout(std::time::Duration::from_secs(60));
     let outcome = std::panic::catch_unwind(|| {
         let line = started.expect("the server starts");
+        let logged: serde_json::Value = serde_json::from_str(&line).expect("a JSON line by default off a terminal");
+        assert!(logged["message"].as_str().is_some_and(|m| m.starts_with("serving on")), "{line}");
+        assert!(!line.contains('\u{1b}'), "no colour codes: {line}");
         assert!(line.contains(&format!("GraphQL playground http://{bind}/graphql")), "{line}");
         assert!(line.contains(&format!("http://{bind}/docs/")), "{line}");
         let raw = |request: &str| -> Vec<u8> {

@@ -19,6 +19,7 @@ mod http;
 mod idempotency;
 mod keys;
 mod limits;
+mod observability;
 mod organisations;
 mod placements;
 mod practices;

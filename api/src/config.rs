@@ -9,6 +9,10 @@ use crate::auth::AuthConfig;
 pub struct Cli {
     #[command(flatten)]
     pub db: DbArgs,
+    /// How log lines are written: `json` (one object a line) or `pretty` (for people).
+    /// Default: pretty when standard error is a terminal, else json.
+    #[arg(long, env = "LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<crate::logging::LogFormat>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -175,6 +179,13 @@ pub struct ServeArgs {
     /// The body timeout and the deadline of a batch of placements, which may be large.
     #[arg(long, env = "BATCH_DEADLINE", default_value = "10m", value_parser = parse_ttl)]
     pub batch_deadline: u64,
+    /// A bearer token `/metrics` requires (401 without it). Unset: no token is asked for.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` on this address of its own (e.g. `127.0.0.1:9090`) and not on
+    /// BIND_ADDR. Unset: `/metrics` is on BIND_ADDR beside the API.
+    #[arg(long, env = "METRICS_BIND_ADDR")]
+    pub metrics_bind_addr: Option<String>,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

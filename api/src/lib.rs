@@ -8,19 +8,19 @@ pub mod error;
 pub mod graphql;
 pub mod health;
 pub mod http;
+pub mod logging;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limits;
 pub mod refusals;
+pub mod request_log;
 pub mod rest;
 pub mod timeouts;
-
-use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::{from_fn, Compress, Condition, ErrorHandlerResponse, ErrorHandlers, Next};
+use actix_web::middleware::{from_fn, Compress, Condition, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use pcr_schema::Db;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
@@ -41,13 +41,22 @@ pub struct AppState {
     /// Off unless the server configures them (see `rate_limits`).
     pub rate_limits: rate_limits::RateLimits,
     pub timeouts: timeouts::Timeouts,
+    pub metrics: metrics::Metrics,
+    /// Who may read `/metrics` (anyone, unless a token is configured).
+    pub metrics_access: metrics::endpoint::MetricsAccess,
+    /// Whether the app serves `/metrics` itself; not when it has a listener of its own.
+    pub serves_metrics: bool,
 }
 
 impl AppState {
     pub fn new(db: Db, auth: AuthConfig, graphql_limits: graphql::GraphqlLimits) -> AppState {
         let graphql = graphql::Graphql::new(&db, graphql_limits);
+        let metrics = metrics::Metrics::new(&db);
         AppState {
             db,
+            metrics,
+            metrics_access: Default::default(),
+            serves_metrics: true,
             auth,
             graphql,
             cors: Default::default(),
@@ -85,6 +94,8 @@ pub fn app(
         .app_data(web::Data::new(state.batch))
         .app_data(web::Data::new(state.rate_limits.clone()))
         .app_data(web::Data::new(state.timeouts))
+        .app_data(web::Data::new(state.metrics.clone()))
+        .app_data(web::Data::new(state.metrics_access.clone()))
         .app_data(web::PayloadConfig::new(rest::body::MAX_BODY_BYTES))
         .app_data(
             web::PathConfig::default()
@@ -97,10 +108,14 @@ pub fn app(
         .wrap(ErrorHandlers::new().default_handler(problemise))
         .wrap(from_fn(http::conventions))
         .wrap(Compress::default())
-        .wrap(from_fn(request_log))
+        .wrap(from_fn(request_log::middleware))
         .configure(rest::configure)
         .configure(graphql::routes)
-        .service(Resource::new("/metrics").get(metrics::metrics).done())
+        .configure(|cfg| {
+            if state.serves_metrics {
+                cfg.service(Resource::new("/metrics").get(metrics::endpoint::metrics).done());
+            }
+        })
         .service(Resource::new("/healthz").get(health::healthz).done())
         .service(Resource::new("/readyz").get(health::readyz).done())
         .service(Resource::new("/api-docs/openapi.json").get(openapi_json).done())
@@ -117,6 +132,25 @@ pub fn app(
                 })
                 .done(),
         )
+        .default_service(web::to(not_found))
+}
+
+/// `/metrics` alone, for a listener of its own (`METRICS_BIND_ADDR`).
+pub fn metrics_app(
+    state: &AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state.metrics.clone()))
+        .app_data(web::Data::new(state.metrics_access.clone()))
+        .service(Resource::new("/metrics").get(metrics::endpoint::metrics).done())
         .default_service(web::to(not_found))
 }
 
@@ -168,16 +202,4 @@ fn problemise<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::R
     };
     let (req, _) = res.into_parts();
     Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, problem_response(&problem)).map_into_right_body()))
-}
-
-async fn request_log(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_string();
-    let res = next.call(req).await?;
-    tracing::info!(%method, %path, status = res.status().as_u16(), micros = start.elapsed().as_micros() as u64, "request");
-    Ok(res)
 }

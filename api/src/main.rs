@@ -7,7 +7,6 @@ use clap::Parser;
 use pcr_api::config::{parse_ttl, Cli, Command, ServeArgs};
 use pcr_api::{app, AppState};
 use pcr_schema::{Backend, Db};
-use tracing_subscriber::EnvFilter;
 
 // Many small allocations cross threads (libpq buffers, rows, JSON); glibc's allocator spent
 // about 15% of the server's CPU on them in the GraphQL benchmark.
@@ -15,10 +14,8 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
     let cli = Cli::parse();
+    pcr_api::logging::init(cli.log_format);
     let result = match cli.command {
         None => serve(&cli.db, ServeArgs::parse_default()),
         Some(Command::Serve(args)) => serve(&cli.db, args),
@@ -136,10 +133,25 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
             burst: args.rate_limit_per_subject_burst,
         },
     );
+    state.metrics_access = pcr_api::metrics::endpoint::MetricsAccess::new(args.metrics_token.as_deref());
+    state.serves_metrics = args.metrics_bind_addr.is_none();
     let bind = args.bind.clone();
     let workers = args.workers;
     let header_timeout = std::time::Duration::from_secs(args.http_header_timeout);
     actix_web::rt::System::new().block_on(async move {
+        // `/metrics` on a listener of its own: one worker is plenty for a scraper.
+        let metrics_server = match &args.metrics_bind_addr {
+            None => None,
+            Some(addr) => {
+                let state = state.clone();
+                let server = HttpServer::new(move || pcr_api::metrics_app(&state))
+                    .workers(1)
+                    .bind(addr)
+                    .map_err(|e| format!("cannot listen on {addr} for /metrics: {e}"))?;
+                tracing::info!("serving /metrics on http://{addr}/metrics");
+                Some(server.run())
+            }
+        };
         let mut server = HttpServer::new(move || app(&state)).shutdown_timeout(20).client_request_timeout(header_timeout);
         if let Some(w) = workers {
             server = server.workers(w.max(1));
@@ -152,8 +164,12 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
             "serving on http://{bind} ({}): REST /api/v1, Swagger UI http://{bind}/docs/, OpenAPI http://{bind}/api-docs/openapi.json, GraphQL playground http://{bind}/graphql",
             backend.name()
         );
-        // actix-web stops gracefully on SIGTERM, SIGINT and Ctrl-C.
-        server.run().await.map_err(|e| e.to_string())
+        // actix-web stops gracefully on SIGTERM, SIGINT and Ctrl-C (each server on its own).
+        match metrics_server {
+            None => server.run().await,
+            Some(metrics) => futures_util::future::try_join(server.run(), metrics).await.map(|_| ()),
+        }
+        .map_err(|e| e.to_string())
     })
 }
 

@@ -16,12 +16,14 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{web, ResponseError};
+use actix_web::{web, HttpMessage, ResponseError};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::auth::AuthConfig;
 use crate::error::ApiError;
+use crate::metrics::{LimitKey, Metrics};
+use crate::refusals::Signed;
 
 /// One limit: `per_second` sustained, `burst` at once. A rate of 0 turns it off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,13 +87,18 @@ pub async fn middleware(
     };
     match refused {
         Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
-        Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
+        Err((key, e)) => {
+            if let Some(metrics) = req.app_data::<web::Data<Metrics>>() {
+                metrics.rate_limited(key);
+            }
+            Ok(req.into_response(e.error_response()).map_into_right_body())
+        }
     }
 }
 
-fn over_limit(req: &ServiceRequest, limits: &RateLimits) -> Result<(), ApiError> {
+fn over_limit(req: &ServiceRequest, limits: &RateLimits) -> Result<(), (LimitKey, ApiError)> {
     if let (Some(limiter), Some(peer)) = (&limits.per_ip, req.peer_addr()) {
-        RateLimits::check(limiter, &peer.ip())?;
+        RateLimits::check(limiter, &peer.ip()).map_err(|e| (LimitKey::Ip, e))?;
     }
     let Some(limiter) = &limits.per_subject else { return Ok(()) };
     // The subject of a token that verifies (the verifier remembers it, so the handler's own
@@ -105,7 +112,9 @@ fn over_limit(req: &ServiceRequest, limits: &RateLimits) -> Result<(), ApiError>
     let auth = req.app_data::<web::Data<AuthConfig>>();
     if let (Some(token), Some(auth)) = (token, auth) {
         if let Ok(actor) = auth.verify(token) {
-            RateLimits::check(limiter, &actor.subject)?;
+            RateLimits::check(limiter, &actor.subject).map_err(|e| (LimitKey::Subject, e))?;
+            // Who asked, for the log line, also where the handler never looks at the token.
+            req.extensions_mut().insert(Signed { subject: actor.subject, org: actor.org, verified: true });
         }
     }
     Ok(())

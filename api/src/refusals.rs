@@ -27,11 +27,12 @@ const REQUEST_ID: &str = "x-request-id";
 pub struct RequestId(pub String);
 
 /// Who made a request: the subject and organisation of a token whose signature verified,
-/// whether or not it was accepted.
+/// whether or not it was accepted (`verified`: it was, and the request ran as this caller).
 #[derive(Debug, Clone)]
 pub struct Signed {
     pub subject: String,
     pub org: Option<String>,
+    pub verified: bool,
 }
 
 /// Set on an error response that refuses a signed caller, to be audited.

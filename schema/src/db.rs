@@ -3,10 +3,10 @@
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::db_stats::{DbStats, StatementTimer};
 use crate::error::DomainError;
 
 #[derive(diesel::MultiConnection)]
@@ -88,26 +88,6 @@ impl Backend {
     }
 }
 
-/// Counts the SQL statements a pool's connections execute (for `db_statements_total`), and
-/// notes when a connection was lost under one.
-struct StatementCounter {
-    statements: Arc<AtomicU64>,
-    lost: bool,
-}
-
-impl diesel::connection::Instrumentation for StatementCounter {
-    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
-        use diesel::connection::InstrumentationEvent as E;
-        match event {
-            E::StartQuery { .. } => {
-                self.statements.fetch_add(1, Ordering::Relaxed);
-            }
-            E::FinishQuery { error: Some(e), .. } if crate::error::connection_lost(e) => self.lost = true,
-            _ => {}
-        }
-    }
-}
-
 /// The pool's manager: diesel's, except that a connection lost under a statement (the
 /// database restarted, the network dropped) is discarded when it comes back to the pool,
 /// so the pool heals once the database is back. diesel counts a connection broken only when
@@ -129,7 +109,7 @@ impl diesel::r2d2::ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
         use diesel::Connection;
-        let lost = conn.instrumentation().downcast_ref::<StatementCounter>().is_some_and(|c| c.lost);
+        let lost = conn.instrumentation().downcast_ref::<StatementTimer>().is_some_and(StatementTimer::lost);
         lost || self.0.has_broken(conn)
     }
 }
@@ -173,11 +153,11 @@ impl DbOptions {
     }
 }
 
-/// Per-connection set-up: statement counting on both backends; on SQLite, foreign keys
-/// (off by default there) and waiting for a busy writer rather than failing at once.
+/// Per-connection set-up: statement counting and timing on both backends; on SQLite,
+/// foreign keys (off by default there) and waiting for a busy writer rather than failing at once.
 #[derive(Debug)]
 struct ConnectionSetup {
-    statements: Arc<AtomicU64>,
+    stats: Arc<DbStats>,
     options: DbOptions,
 }
 
@@ -205,7 +185,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for ConnectionSetup 
             DbConnection::Pg(c) => c.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled),
         }
         // Set after the set-up statements, so the counter sees only the application's.
-        conn.set_instrumentation(StatementCounter { statements: self.statements.clone(), lost: false });
+        conn.set_instrumentation(StatementTimer::new(self.stats.clone()));
         Ok(())
     }
 }
@@ -218,8 +198,8 @@ pub struct Db {
     /// SQLite allows one writer; serialising writes in-process means a read-then-write
     /// transaction never meets a concurrent commit (SQLITE_BUSY_SNAPSHOT). PostgreSQL needs no lock.
     write_lock: Option<Arc<Mutex<()>>>,
-    /// SQL statements executed through this pool since it opened.
-    statements: Arc<AtomicU64>,
+    /// What this pool's connections did since it opened (statements, waits for a connection).
+    stats: Arc<DbStats>,
     /// A connection held for the life of this handle (see [`Db::pinned`]).
     pinned: Option<Arc<Mutex<PooledConn>>>,
     options: DbOptions,
@@ -286,21 +266,21 @@ impl Db {
             c.batch_execute("PRAGMA journal_mode = WAL;")?;
         }
         let manager = ConnectionManager::<DbConnection>::new(conn_url);
-        let statements = Arc::new(AtomicU64::new(0));
+        let stats = Arc::new(DbStats::default());
         let pool = Pool::builder()
             .max_size(options.pool_size)
             .connection_timeout(options.pool_timeout)
             // A broken connection is dropped when a query on it fails; a probe query on
             // every checkout would add a round trip to every request.
             .test_on_check_out(false)
-            .connection_customizer(Box::new(ConnectionSetup { statements: statements.clone(), options }))
+            .connection_customizer(Box::new(ConnectionSetup { stats: stats.clone(), options }))
             .build(Manager(manager))
             .map_err(|e| DomainError::Unavailable(format!("cannot connect to the database: {e}")))?;
         let db = Db {
             pool,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
-            statements,
+            stats,
             pinned: None,
             options,
         };
@@ -314,7 +294,12 @@ impl Db {
 
     /// SQL statements executed through this pool so far.
     pub fn statements(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
+        self.stats.statements()
+    }
+
+    /// Statements, their time and the waits for connections, for the service's metrics.
+    pub fn stats(&self) -> &DbStats {
+        &self.stats
     }
 
     /// The most connections the pool opens.
@@ -338,7 +323,15 @@ impl Db {
                 Err(TryLockError::WouldBlock) => {}
             }
         }
-        self.pool.get().map(Conn::Pooled).map_err(|e| DomainError::Unavailable(format!("no database connection: {e}")))
+        self.checkout().map(Conn::Pooled)
+    }
+
+    /// A connection from the pool, the wait timed: every checkout comes through here.
+    fn checkout(&self) -> Result<PooledConn, DomainError> {
+        let start = Instant::now();
+        let conn = self.pool.get();
+        self.stats.acquired(start.elapsed(), conn.is_ok());
+        conn.map_err(|e| DomainError::Unavailable(format!("no database connection: {e}")))
     }
 
     /// A handle that runs everything on one connection taken from the pool now and given
@@ -346,7 +339,7 @@ impl Db {
     /// its statements: one checkout instead of one per statement. Call it from a thread
     /// that may block.
     pub fn pinned(&self) -> Result<Db, DomainError> {
-        let conn = self.pool.get().map_err(|e| DomainError::Unavailable(format!("no database connection: {e}")))?;
+        let conn = self.checkout()?;
         Ok(Db { pinned: Some(Arc::new(Mutex::new(conn))), ..self.clone() })
     }
 

@@ -5,6 +5,7 @@ pub mod actor;
 pub mod audit;
 pub mod date;
 pub mod db;
+pub mod db_stats;
 pub mod demo;
 pub mod domain;
 pub mod error;

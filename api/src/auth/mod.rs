@@ -307,7 +307,11 @@ impl AuthConfig {
         validation.set_required_spec_claims::<&str>(&[]);
         let c = decode::<Claims>(token, &key, &validation).ok()?.claims;
         let subject = c.sub.filter(|s| !s.trim().is_empty())?;
-        Some(Signed { subject, org: c.org.map(|o| o.trim().to_ascii_uppercase()).filter(|o| !o.is_empty()) })
+        Some(Signed {
+            subject,
+            org: c.org.map(|o| o.trim().to_ascii_uppercase()).filter(|o| !o.is_empty()),
+            verified: false,
+        })
     }
 }
 
@@ -359,10 +363,10 @@ pub fn caller_of(req: &HttpRequest) -> Result<Caller, ApiError> {
     let auth =
         req.app_data::<web::Data<AuthConfig>>().ok_or_else(|| ApiError::Internal("auth is not configured".into()))?;
     let verified = auth.verify(token);
-    // Who asked, for the audit of refusals: a verified caller, or the subject of a token
-    // whose signature verified though the token did not.
+    // Who asked, for the audit of refusals and the request's log line: a verified caller, or
+    // the subject of a token whose signature verified though the token did not.
     let signed = match &verified {
-        Ok(a) => Some(Signed { subject: a.subject.clone(), org: a.org.clone() }),
+        Ok(a) => Some(Signed { subject: a.subject.clone(), org: a.org.clone(), verified: true }),
         Err(_) => auth.signed_subject(token),
     };
     if let Some(signed) = signed {

@@ -12,6 +12,8 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection,
 use async_graphql::{Request, Response};
 use lru::LruCache;
 
+use super::outcome::Operation;
+
 /// Documents kept; a query is at most `GRAPHQL_MAX_QUERY_BYTES`, so this bounds the memory.
 const CAPACITY: usize = 256;
 /// Operation and variable sets remembered per document, beyond which repeats validate again.
@@ -81,6 +83,21 @@ impl Prepared {
             None => doc.operations.iter().next()?.1,
         };
         Some(op.node.ty)
+    }
+
+    /// The operation `name` selects (the only one when `name` is absent), for metrics and logs.
+    pub fn operation(&self, name: Option<&str>) -> Operation {
+        let Some(doc) = self.document.as_ref().map(|d| &d.parsed) else { return Operation::Unknown };
+        let found = match name {
+            Some(n) => doc.operations.iter().find(|(op_name, _)| op_name.is_some_and(|o| o.as_str() == n)),
+            None if doc.operations.iter().count() == 1 => doc.operations.iter().next(),
+            None => None,
+        };
+        match found {
+            Some((Some(name), _)) => Operation::Named(name.clone()),
+            Some((None, _)) => Operation::Anonymous,
+            None => Operation::Unknown,
+        }
     }
 
     /// How the document reaches down (all zeros for one that does not parse).

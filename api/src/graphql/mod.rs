@@ -11,6 +11,7 @@ pub mod inputs;
 pub mod loaders;
 pub mod mutation;
 pub mod organisations;
+pub mod outcome;
 pub mod playground;
 pub mod query;
 pub mod scalars;

@@ -13,6 +13,7 @@ use pcr_schema::Db;
 use serde::Deserialize;
 
 use super::loaders::request_loader;
+use super::outcome::{self, push_code, Operation};
 use super::{executor, playground, Caller, Graphql};
 use crate::http::negotiate::preferred;
 use crate::rest::idempotency::IdempotencyConfig;
@@ -21,6 +22,14 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 /// A request-level failure, shaped as a GraphQL response, in the media type asked for.
 pub(crate) fn refuse(req: &HttpRequest, status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    refuse_as(req, Operation::Unknown, status, code, message)
+}
+
+/// As [`refuse`], for a request whose operation is known.
+fn refuse_as(req: &HttpRequest, operation: Operation, status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let mut codes = Vec::with_capacity(1);
+    push_code(&mut codes, code);
+    outcome::record(req, operation, codes);
     let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     let mut res = HttpResponse::build(status);
     if status == StatusCode::UNAUTHORIZED {
@@ -127,10 +136,11 @@ pub async fn get(req: HttpRequest, graphql: web::Data<Graphql>, db: web::Data<Db
 
 /// What running a request came to.
 enum Ran {
-    /// The response, and whether it is a request error (nothing ran: parse, validation, limits).
-    Done(Vec<u8>, bool),
+    /// The response, whether it is a request error (nothing ran: parse, validation, limits),
+    /// the operation and its errors' codes.
+    Done(Vec<u8>, bool, Operation, Vec<&'static str>),
     /// GET asked for a mutation.
-    Mutation,
+    Mutation(Operation),
 }
 
 /// How long a request waits for a GraphQL slot before it is told to come back (503). Long
@@ -177,8 +187,9 @@ async fn run(
     let ran = web::block(move || {
         let _permit = permit;
         let prepared = graphql.documents.prepare(&mut request);
+        let operation = prepared.operation(request.operation_name.as_deref());
         if get && prepared.operation_type(request.operation_name.as_deref()) == Some(OperationType::Mutation) {
-            return Ok(Ran::Mutation);
+            return Ok(Ran::Mutation(operation));
         }
         let refusal = if !graphql.limits.introspection && prepared.introspects() {
             // Refused whole, before anything runs, as a validation failure (not a null
@@ -202,27 +213,35 @@ async fn run(
         let request_error = response.data == async_graphql::Value::Null
             && !response.errors.is_empty()
             && response.errors.iter().all(|e| e.path.is_empty());
+        let mut codes = Vec::new();
         for e in &mut response.errors {
             let ext = e.extensions.get_or_insert_with(Default::default);
-            if ext.get("code").is_none() {
-                ext.set("code", "GRAPHQL_VALIDATION_FAILED");
+            match ext.get("code") {
+                Some(async_graphql::Value::String(code)) => push_code(&mut codes, code),
+                Some(_) => push_code(&mut codes, "OTHER"),
+                None => {
+                    ext.set("code", "GRAPHQL_VALIDATION_FAILED");
+                    push_code(&mut codes, "GRAPHQL_VALIDATION_FAILED");
+                }
             }
         }
         serde_json::to_vec(&response)
-            .map(|json| Ran::Done(json, request_error))
+            .map(|json| Ran::Done(json, request_error, operation, codes))
             .map_err(|e| pcr_schema::DomainError::Unavailable(e.to_string()))
     })
     .await;
     let graphql_response = wants_graphql_response(req);
     match ran {
-        Ok(Ok(Ran::Done(json, request_error))) => {
+        Ok(Ok(Ran::Done(json, request_error, operation, codes))) => {
+            outcome::record(req, operation, codes);
             let status = if graphql_response && request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
             let media = if graphql_response { GRAPHQL_RESPONSE } else { "application/json" };
             HttpResponse::build(status).content_type(media).body(json)
         }
-        Ok(Ok(Ran::Mutation)) => {
-            let mut res = refuse(
+        Ok(Ok(Ran::Mutation(operation))) => {
+            let mut res = refuse_as(
                 req,
+                operation,
                 StatusCode::METHOD_NOT_ALLOWED,
                 "METHOD_NOT_ALLOWED",
                 "mutations run only by POST; GET runs queries",

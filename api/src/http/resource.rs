@@ -2,6 +2,8 @@
 //! gets 405 with an `Allow` header listing those it does, and `OPTIONS` says the same.
 //! `HEAD` is allowed wherever `GET` is ([`super::conventions`] answers it).
 
+use std::sync::{Arc, OnceLock};
+
 use actix_web::dev::HttpServiceFactory;
 use actix_web::http::header;
 use actix_web::http::Method;
@@ -12,6 +14,31 @@ use crate::error::{problem_response, ApiError};
 pub struct Resource {
     inner: actix_web::Resource,
     allow: Vec<&'static str>,
+}
+
+/// The route template of the resource a request matched, as metrics and logs label it
+/// (`/api/v1/practices/{ods}`). Each resource carries one, filled from actix's
+/// `match_pattern()` by its first request and read by every later one: the template is
+/// worked out (and its string allocated) once per resource, not once per request.
+#[derive(Debug, Default)]
+pub struct RouteTemplate(OnceLock<Arc<str>>);
+
+impl RouteTemplate {
+    /// The template of the route `req` matched; `unmatched` when it matched none.
+    pub fn of(req: &HttpRequest, unmatched: impl FnOnce() -> Arc<str>) -> Arc<str> {
+        let pattern = || req.match_pattern().map(Arc::from);
+        match req.app_data::<RouteTemplate>() {
+            Some(t) => match t.0.get() {
+                Some(route) => route.clone(),
+                None => match pattern() {
+                    Some(route) => t.0.get_or_init(|| route).clone(),
+                    None => unmatched(),
+                },
+            },
+            // Routes not built here (Swagger UI's) work it out every time.
+            None => pattern().unwrap_or_else(unmatched),
+        }
+    }
 }
 
 macro_rules! method {
@@ -29,7 +56,7 @@ macro_rules! method {
 
 impl Resource {
     pub fn new(path: &str) -> Resource {
-        Resource { inner: web::resource(path), allow: Vec::new() }
+        Resource { inner: web::resource(path).app_data(RouteTemplate::default()), allow: Vec::new() }
     }
 
     method!(get, GET, "GET");

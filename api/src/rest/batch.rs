@@ -203,6 +203,9 @@ pub async fn submit(
         (Ok(report), false) => Ok(report),
         (Err(e), false) => Err(ApiError::from(e)),
     };
+    if let (Ok(report), Some(metrics)) = (&outcome, req.app_data::<web::Data<crate::metrics::Metrics>>()) {
+        metrics.batch(report);
+    }
     let Some(claim) = claim else {
         return outcome.map(|report| idempotency::into_response(&answer(&report)));
     };
