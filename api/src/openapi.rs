@@ -109,8 +109,13 @@ problems! {
     UnsupportedMediaType = "415", "The body is not `application/json`.";
     Unprocessable = "422", "The request is well formed but breaks a rule; `errors` names every field at fault.";
     PreconditionRequired = "428", "Writes to an existing record need `If-Match` with its ETag.";
-    Unavailable = "503", "The database cannot be reached.";
+    RequestTimeout = "408", "The request body did not arrive within `HTTP_BODY_TIMEOUT`; the connection is closed.";
+    TooManyRequests = "429", "Over a rate limit (per client address or per token subject): retry after `Retry-After` seconds.";
+    Unavailable = "503", "The database cannot be reached or did not answer in time, the service is busy, or the request passed its deadline (a write may or may not have been made: retry it with the same `Idempotency-Key`). Retry after `Retry-After` seconds.";
 }
+
+/// Paths the rate limits leave alone (see `rate_limits`).
+const NOT_RATE_LIMITED: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
 /// The `If-Match` header every change to an existing record needs.
 #[derive(utoipa::IntoParams)]
@@ -238,15 +243,29 @@ impl Modify for Contract {
                 .to_string(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
-        for (name, response) in problem_components() {
+        for (name, mut response) in problem_components() {
+            if ["TooManyRequests", "Unavailable"].contains(&name) {
+                response.headers.insert("Retry-After".into(), header("Seconds to wait before trying again"));
+            }
             components.responses.insert(name.to_string(), RefOr::T(response));
         }
-        for item in openapi.paths.paths.values_mut() {
+        // What any operation may meet, whatever it does: the deadline and the database
+        // (503), the rate limits (429), and for those with a body, the body timeout (408).
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let limited = !NOT_RATE_LIMITED.contains(&path.as_str());
+            let with_body = [&mut item.post, &mut item.put, &mut item.patch];
+            for op in with_body.into_iter().flatten() {
+                op.responses.responses.extend(RequestTimeout::responses());
+            }
             for op in
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
             {
                 if op.security.is_none() {
                     op.security = Some(Vec::new());
+                }
+                op.responses.responses.extend(Unavailable::responses());
+                if limited {
+                    op.responses.responses.extend(TooManyRequests::responses());
                 }
             }
         }
