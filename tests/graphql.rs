@@ -597,6 +597,32 @@ async fn limits_refuse_expensive_queries(app: TestApp) {
     let wide = "{ practices(first: 200) { edges { node { federations { practices(first: 200) { edges { node { odsCode name postcode } } } } } } } }";
     let r = app.gql(None, wide, json!({})).await;
     assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("complex"), "{}", r.text);
+    // Totals are counted as the COUNT statements they run: 600 `totalCount` aliases under
+    // one root field (which the root-field cap does not see, and which cost 600 in
+    // complexity), or 51 spread through a fragment, are refused before any SQL runs; five,
+    // or one nested under a page of 50 (counted for the page at once), are fine.
+    let counts = |n: usize| {
+        let fields: Vec<String> = (0..n).map(|i| format!("c{i}: totalCount")).collect();
+        format!("{{ practices(first: 1) {{ {} }} }}", fields.join(" "))
+    };
+    let through_fragment = format!(
+        "{{ a: practices(first: 1) {{ ...T }} b: practices(first: 2) {{ ...T }} c: practices(first: 1) {{ totalCount }} }} fragment T on PracticeConnection {{ {} }}",
+        (0..25).map(|i| format!("t{i}: totalCount")).collect::<Vec<_>>().join(" ")
+    );
+    let before = app.db().statements();
+    for refused in [counts(600), through_fragment] {
+        let r = app.gql(None, &refused, json!({})).await;
+        let message = r.body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("totals"), "{}", &r.text[..r.text.len().min(300)]);
+        assert_eq!(r.body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    }
+    assert_eq!(app.db().statements(), before, "a refused query runs no SQL");
+    let r = app.gql(None, &counts(5), json!({})).await;
+    assert!(r.body["errors"].is_null() && r.body["data"]["practices"]["c4"].is_number(), "{}", r.text);
+    let admin = app.admin();
+    let q = "{ practices(first: 50) { totalCount nodes { odsCode placements(first: 5) { totalCount } } } }";
+    let r = app.gql(Some(&admin), q, json!({})).await;
+    assert!(r.body["errors"].is_null(), "{}", &r.text[..r.text.len().min(300)]);
     // A 1 MB query is refused before it is parsed.
     let huge = format!("{{ roles {{ totalCount }} }} #{}", "x".repeat(1024 * 1024));
     let r = app.gql(None, &huge, json!({})).await;

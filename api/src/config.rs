@@ -223,6 +223,10 @@ pub struct GraphqlArgs {
     /// Most fields an operation may select at its root, aliases included.
     #[arg(long, env = "GRAPHQL_MAX_ROOT_FIELDS", default_value_t = 20)]
     pub graphql_max_root_fields: usize,
+    /// Most `totalCount` fields one operation may select, aliases and fragments included:
+    /// each runs a `COUNT` of its own.
+    #[arg(long, env = "GRAPHQL_MAX_COUNTS", default_value_t = 50)]
+    pub graphql_max_counts: usize,
     /// Most GraphQL requests running at once (each holds a database connection); default
     /// all but a quarter of the pool (at least two), which REST keeps.
     #[arg(long, env = "GRAPHQL_MAX_CONCURRENT")]
@@ -237,6 +241,7 @@ impl GraphqlArgs {
             max_complexity: self.graphql_max_complexity,
             max_query_bytes: self.graphql_max_query_bytes,
             max_root_fields: self.graphql_max_root_fields,
+            max_counts: self.graphql_max_counts,
             max_concurrent: self.graphql_max_concurrent,
             introspection: self.graphql_introspection,
         }

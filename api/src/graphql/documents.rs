@@ -148,6 +148,8 @@ pub struct Shape {
     /// The most fields an operation selects at its root, aliases and fragments included:
     /// each is a query of its own against the database.
     pub root_fields: usize,
+    /// How many `COUNT` statements its `totalCount` fields will run (see [`counts`]).
+    pub counts: usize,
 }
 
 impl Shape {
@@ -158,6 +160,7 @@ impl Shape {
             let set = &op.node.selection_set.node;
             let walked = Shape {
                 root_fields: root_fields(doc, set, &mut Vec::new()),
+                counts: counts(doc, set, &mut HashMap::new(), &mut Vec::new()),
                 ..walk(doc, set, false, &mut memo, &mut Vec::new())
             };
             shape = shape.max(walked);
@@ -172,8 +175,47 @@ impl Shape {
             introspection_depth: self.introspection_depth.max(o.introspection_depth),
             introspection_lists: self.introspection_lists.max(o.introspection_lists),
             root_fields: self.root_fields.max(o.root_fields),
+            counts: self.counts.max(o.counts),
         }
     }
+}
+
+/// The `COUNT` statements a selection set's `totalCount` fields run: one each, aliases and
+/// fragments included. A total nested under a page is loaded for all the page's items in one
+/// statement (as their items are), so it counts once however large the pages around it.
+/// Fragments are counted once each; one spreading itself counts nothing.
+fn counts<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    memo: &mut HashMap<&'a str, usize>,
+    spreading: &mut Vec<&'a str>,
+) -> usize {
+    let mut n = 0usize;
+    for item in &set.items {
+        let part = match &item.node {
+            Selection::Field(f) => match f.node.name.node.as_str() {
+                "totalCount" => 1,
+                _ => counts(doc, &f.node.selection_set.node, memo, spreading),
+            },
+            Selection::InlineFragment(f) => counts(doc, &f.node.selection_set.node, memo, spreading),
+            Selection::FragmentSpread(s) => {
+                let name = s.node.fragment_name.node.as_str();
+                match (memo.get(name), doc.fragments.get(&s.node.fragment_name.node)) {
+                    (Some(known), _) => *known,
+                    (None, Some(fragment)) if !spreading.contains(&name) => {
+                        spreading.push(name);
+                        let counted = counts(doc, &fragment.node.selection_set.node, memo, spreading);
+                        spreading.pop();
+                        memo.insert(name, counted);
+                        counted
+                    }
+                    _ => 0,
+                }
+            }
+        };
+        n = n.saturating_add(part);
+    }
+    n
 }
 
 /// How many fields a selection set selects, through its fragments (`__typename`, answered
@@ -225,6 +267,7 @@ fn walk<'a>(
                         introspection_lists: usize::from(INTROSPECTION_LISTS.contains(&name))
                             + below.introspection_lists,
                         root_fields: 0,
+                        counts: 0,
                     }
                 } else {
                     Shape {
@@ -233,6 +276,7 @@ fn walk<'a>(
                         introspection_depth: if below.introspects { 1 + below.introspection_depth } else { 0 },
                         introspection_lists: below.introspection_lists,
                         root_fields: 0,
+                        counts: 0,
                     }
                 }
             }

@@ -46,6 +46,9 @@ pub struct GraphqlLimits {
     /// Most fields an operation may select at its root (aliases included): each reaches
     /// the database on its own.
     pub max_root_fields: usize,
+    /// Most `COUNT` statements an operation's `totalCount` fields may run (see
+    /// [`documents::Shape::counts`]).
+    pub max_counts: usize,
     /// Most GraphQL requests running at once, each holding one pooled connection: a share
     /// of the pool, so REST and readiness keep theirs while GraphQL is saturated (default:
     /// see [`GraphqlLimits::concurrency`]).
@@ -61,6 +64,7 @@ impl Default for GraphqlLimits {
             max_complexity: 50_000,
             max_query_bytes: 32 * 1024,
             max_root_fields: 20,
+            max_counts: 50,
             max_concurrent: None,
             introspection: true,
         }
@@ -119,6 +123,12 @@ impl GraphqlLimits {
             return Some(format!(
                 "Query selects {} root fields (aliases included); the limit is {}: send fewer at a time.",
                 shape.root_fields, self.max_root_fields
+            ));
+        }
+        if shape.counts > self.max_counts {
+            return Some(format!(
+                "Query asks for {} totals (each `totalCount`, aliases included, is a statement of its own); the limit is {}: ask for fewer.",
+                shape.counts, self.max_counts
             ));
         }
         if shape.data_depth > self.max_depth {
