@@ -95,6 +95,13 @@ pub async fn body(
     let (body, _) = limits.for_path(req.path());
     let started = Instant::now();
     req.extensions_mut().insert(Started(started));
+    // A request without a body (most reads) needs no timer for one.
+    let headers = req.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
+    if !has_body {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    }
     let expired = Arc::new(AtomicBool::new(false));
     let inner = req.take_payload();
     let timed = TimedBody { inner, sleep: Box::pin(sleep_until(started + body)), expired: expired.clone() };
