@@ -110,7 +110,7 @@ fn event<B: Serialize, A: Serialize>(
     at: NaiveDateTime,
 ) -> AuditEvent {
     AuditEvent {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::domain::crud::new_id(),
         occurred_at: at,
         actor: actor.subject.clone(),
         actor_org: actor.org.clone(),
@@ -164,7 +164,7 @@ pub fn record_all(conn: &mut DbConnection, actor: &Actor, pending: Vec<Pending>)
         .into_iter()
         .zip(first..)
         .map(|(p, seq)| AuditEvent {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::domain::crud::new_id(),
             occurred_at: at,
             actor: actor.subject.clone(),
             actor_org: actor.org.clone(),
