@@ -115,29 +115,40 @@ PY
 
 # The database's own work for the same rows: the batch's placements and their audit rows
 # copied (binary COPY, as the server sends them) into twins of their tables, with the same
-# indexes, checks and foreign keys, in one transaction; median of 3. Nothing of ours runs, so
-# this is as fast as this PostgreSQL can take these rows.
+# indexes, checks and foreign keys, in one transaction; median of 3, wall time and the
+# backend's CPU. Nothing of ours runs, so this is as fast as this PostgreSQL takes these rows.
 floor() {
-  local q=(psql -X -q -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 "$DB") fks times=()
-  "${q[@]}" -c "\copy (SELECT * FROM placement_records WHERE staff_ref LIKE 'BENCH-%') TO '$WORK/p.copy' WITH (FORMAT binary)"
-  "${q[@]}" -c "\copy (SELECT a.* FROM audit_events a JOIN placement_records r ON r.id = a.entity_id WHERE r.staff_ref LIKE 'BENCH-%' AND a.action = 'create') TO '$WORK/a.copy' WITH (FORMAT binary)"
+  local q=(psql -X -q -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 "$DB") fks runs=()
+  "${q[@]}" -c "\\copy (SELECT * FROM placement_records WHERE staff_ref LIKE 'BENCH-%') TO '$WORK/p.copy' WITH (FORMAT binary)"
+  "${q[@]}" -c "\\copy (SELECT a.* FROM audit_events a JOIN placement_records r ON r.id = a.entity_id WHERE r.staff_ref LIKE 'BENCH-%' AND a.action = 'create') TO '$WORK/a.copy' WITH (FORMAT binary)"
   fks=$("${q[@]}" -Atc "SELECT string_agg('ADD ' || pg_get_constraintdef(oid), ', ') FROM pg_constraint WHERE conrelid = 'placement_records'::regclass AND contype = 'f'")
   "${q[@]}" -c "CREATE TABLE floor_placements (LIKE placement_records INCLUDING ALL)" -c "ALTER TABLE floor_placements $fks" \
     -c "CREATE TABLE floor_audit (LIKE audit_events INCLUDING ALL)"
   for _ in 1 2 3; do
     "${q[@]}" -c "TRUNCATE floor_placements, floor_audit"
-    local t0 t1
-    t0=$(date +%s.%N)
-    "${q[@]}" -1 -c "\copy floor_placements FROM '$WORK/p.copy' WITH (FORMAT binary)" -c "\copy floor_audit FROM '$WORK/a.copy' WITH (FORMAT binary)"
-    t1=$(date +%s.%N)
-    times+=("$(awk -v a="$t1" -v b="$t0" 'BEGIN {print a - b}')")
+    # Prints: seconds, and the backend's CPU ticks before and after.
+    runs+=("$("${q[@]}" -At <<SQL
+SELECT pg_backend_pid() AS pid \\gset
+\\setenv BPID :pid
+\\! awk '{printf "%d ", \$14 + \$15}' /proc/\$BPID/stat
+SELECT extract(epoch FROM clock_timestamp()) AS t0 \\gset
+BEGIN;
+\\copy floor_placements FROM '$WORK/p.copy' WITH (FORMAT binary)
+\\copy floor_audit FROM '$WORK/a.copy' WITH (FORMAT binary)
+COMMIT;
+\\! awk '{printf "%d ", \$14 + \$15}' /proc/\$BPID/stat
+SELECT extract(epoch FROM clock_timestamp()) - :t0;
+SQL
+)")
   done
-  python3 - "$ROWS" "$CREATED_S" "${times[@]}" <<'PY'
+  python3 - "$ROWS" "$CREATED_S" "$(getconf CLK_TCK)" "${runs[@]}" <<'PY'
 import statistics, sys
-rows, ours, times = int(sys.argv[1]), float(sys.argv[2]), [float(t) for t in sys.argv[3:]]
-floor = statistics.median(times)
-print(f"  database's own work     {floor:8.2f} s  {rows / floor:10,.0f} rows/s  (COPY of the same placements and audit rows into twin tables; "
-      f"runs {', '.join(f'{t:.2f}' for t in times)} s); created rows at {floor / ours:.0%} of it")
+rows, ours, hz = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+runs = [r.split() for r in sys.argv[4:]]
+wall = statistics.median(float(r[2]) for r in runs)
+cpu = statistics.median((int(r[1]) - int(r[0])) / hz for r in runs)
+print(f"  database's own work     {wall:8.2f} s  {rows / wall:10,.0f} rows/s  (COPY of the same placements and audit rows into twin tables; "
+      f"backend CPU {cpu:.2f} s: {rows / cpu:,.0f} rows/s a core); created rows at {wall / ours:.0%} of its rate")
 PY
   "${q[@]}" -c "DROP TABLE floor_placements, floor_audit"
 }
