@@ -273,5 +273,5 @@ echo
 echo "| server | VmRSS idle | VmRSS after the load | VmHWM (peak) |"
 echo "|---|---:|---:|---:|"
 awk -F'\t' '{ printf "| %s | %.1f MiB | %.1f MiB | %.1f MiB |\n", $1, $2 / 1024, $3 / 1024, $4 / 1024 }' "$WORK/rss.tsv"
-BAD=$(awk -F'\t' '$4 == "ours" { s += $8 } END { print s + 0 }' "$WORK/results.tsv")
-[ "$BAD" = 0 ] || die "$BAD responses were not 2xx or failed"
+BAD=$(awk -F'\t' '$4 == "ours" && $8 > 0 { s[$1] += $8 } END { for (p in s) printf "%s%s: %d", (n++ ? "; " : ""), p, s[p] }' "$WORK/results.tsv")
+[ -z "$BAD" ] || die "responses that were not 2xx, or socket errors (wrk's timeout is 2 s): $BAD"
