@@ -136,7 +136,8 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
     state.metrics_access = pcr_api::metrics::endpoint::MetricsAccess::new(args.metrics_token.as_deref());
     state.serves_metrics = args.metrics_bind_addr.is_none();
     let bind = args.bind.clone();
-    let workers = args.workers;
+    let workers = args.workers.map(|w| w.max(1));
+    let blocking = blocking_threads(db_args.pool_size(), workers);
     let header_timeout = std::time::Duration::from_secs(args.http_header_timeout);
     actix_web::rt::System::new().block_on(async move {
         // `/metrics` on a listener of its own: one worker is plenty for a scraper.
@@ -152,9 +153,12 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
                 Some(server.run())
             }
         };
-        let mut server = HttpServer::new(move || app(&state)).shutdown_timeout(20).client_request_timeout(header_timeout);
+        let mut server = HttpServer::new(move || app(&state))
+            .shutdown_timeout(20)
+            .client_request_timeout(header_timeout)
+            .worker_max_blocking_threads(blocking);
         if let Some(w) = workers {
-            server = server.workers(w.max(1));
+            server = server.workers(w);
         }
         let server = server.bind(&bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         if let Some(jwks) = jwks {
@@ -171,6 +175,17 @@ fn serve(db_args: &pcr_api::config::DbArgs, args: ServeArgs) -> Result<(), Strin
         }
         .map_err(|e| e.to_string())
     })
+}
+
+/// Blocking threads per HTTP worker: the pool's connections shared out, and one more (for a
+/// request that blocks without the database, or a long batch). Each request's database work
+/// runs on one of them; beyond the pool's size a thread can only wait for a connection, and
+/// actix's default (512 shared among the workers) let 64 concurrent requests start 100
+/// threads, each with its own allocator heap: twice the resident memory, and CPU spent
+/// faulting fresh pages in. Requests past the threads queue, as they did for a connection.
+fn blocking_threads(pool_size: u32, workers: Option<usize>) -> usize {
+    let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    (pool_size as usize).div_ceil(workers) + 1
 }
 
 /// Reads the partners' key file again on every SIGHUP.
