@@ -6,7 +6,8 @@
 #   bench/instructions.sh [BIN ...]          # default: target/release/primary-care-api
 #   N=500 QUERY='{ roles { totalCount } }' bench/instructions.sh old-binary new-binary
 #   KEEP=/tmp/profiles bench/instructions.sh …   # also keep each callgrind profile there
-#   GET_PATH='/api/v1/practices?limit=50' bench/instructions.sh …   # a REST read instead
+#   GET_PATH='/api/v1/practices?limit=50' bench/instructions.sh …   # a REST read instead (sent
+#                                                                    with the admin token)
 #
 # For each binary it starts the server under callgrind on a PostgreSQL database holding the
 # demo data, sends N/5 and then N requests over one keep-alive connection (two runs), and
@@ -70,7 +71,7 @@ conn = http.client.HTTPConnection("127.0.0.1", port)
 headers = {"Content-Type": "application/json", "Authorization": "Bearer " + token}
 for _ in range(n):
     if get:
-        conn.request("GET", get)
+        conn.request("GET", get, headers={"Authorization": headers["Authorization"]})
     else:
         conn.request("POST", "/graphql", body, headers)
     r = conn.getresponse()
