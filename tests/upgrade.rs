@@ -609,21 +609,20 @@ async fn organisation_model_carries_everything_over(app: TestApp) {
         (
             json!("external"),
             json!(vas),
-            json!("Voluntary Action Stoke"),
+            json!("voluntary action stoke"),
             json!(2),
             json!("2025-01-06"),
             json!(null),
             json!("api"),
             json!("partner-c")
         ),
-        "the same name in another case is the same provider (migration 4 as shipped keeps the provider's name, not the case written)"
+        "the same name in another case is the same provider, and the name as written is kept"
     );
-    // Two teams of one provider: one organisation. Migration 4 as it shipped names both
-    // placements as the provider (its first team's name); the team of each was not kept.
+    // Two teams of one provider: one organisation, each placement with its team's name.
     let cardiology = placement(PL_RJE_CARDIOLOGY).await;
     assert_eq!(
         (&cardiology.body["hostCode"], &cardiology.body["hostName"]),
-        (&json!("RJE"), &json!("UHNM acute medicine"))
+        (&json!("RJE"), &json!("UHNM cardiology"))
     );
     assert_eq!(second.body["hoursPerWeek"], 18.75);
     let at_vas = app.get(&format!("/api/v1/placements?host={vas}")).bearer(&reader).send().await;
@@ -866,26 +865,15 @@ async fn organisations_upgrade_postgres() {
 }
 
 // ---------------------------------------------------------------------------------------
-// A release shipped migration 5 without the registration columns (they came with an edited
-// migration 5 later, and migration 7 carries them to such databases): such a database
-// upgrades too, each column once, and placements carry registrations after it as after any
-// other path.
+// A release shipped migration 5 with the registration columns in it (they now come with
+// migration 7): such a database upgrades too, each column once, and placements carry
+// registrations after it as after any other path.
 
-fn release_without_registrations_in_migration_5(url: &str) {
-    Db::migrate_first(url, 6).expect("migrations 1 to 6");
-    // As that release's migrations left it: the placements view and the table without them.
+fn release_with_registrations_in_migration_5(url: &str) {
+    Db::migrate_first(url, 5).expect("migrations 1 to 5");
     let sql = [
-        "DROP VIEW placements",
-        "ALTER TABLE placement_records DROP COLUMN registration_number",
-        "ALTER TABLE placement_records DROP COLUMN registration_body",
-        "CREATE VIEW placements AS \
-         SELECT r.id, r.staff_ref, r.role_code, r.programme_code, r.host_type, r.host_code, r.host_unit, \
-                CASE WHEN r.host_type = 'external' \
-                     THEN COALESCE(r.host_unit, (SELECT o.name FROM organisations o WHERE o.code = r.host_code)) END \
-                    AS host_name, \
-                r.hours_per_week, r.start_date, r.end_date, r.funding, r.notes, r.source, r.created_by, r.version, \
-                r.created_at, r.updated_at \
-         FROM placement_records r",
+        "ALTER TABLE placement_records ADD COLUMN registration_body TEXT CHECK (registration_body IN ('gmc', 'nmc', 'gphc', 'hcpc'))",
+        "ALTER TABLE placement_records ADD COLUMN registration_number TEXT CHECK (registration_number IS NULL OR length(registration_number) BETWEEN 5 AND 12)",
     ];
     match Backend::of_url(url) {
         Backend::Postgres => {
@@ -931,11 +919,11 @@ async fn registrations_added_once(app: TestApp) {
 
 #[actix_web::test]
 async fn registrations_upgrade_sqlite() {
-    registrations_added_once(TestApp::prepared(Backend::Sqlite, release_without_registrations_in_migration_5)).await
+    registrations_added_once(TestApp::prepared(Backend::Sqlite, release_with_registrations_in_migration_5)).await
 }
 
 #[actix_web::test]
 #[cfg_attr(not(pg_tests), ignore = "PostgreSQL run skipped: set TEST_DATABASE_URL to enable")]
 async fn registrations_upgrade_postgres() {
-    registrations_added_once(TestApp::prepared(Backend::Postgres, release_without_registrations_in_migration_5)).await
+    registrations_added_once(TestApp::prepared(Backend::Postgres, release_with_registrations_in_migration_5)).await
 }

@@ -439,37 +439,29 @@ impl Db {
     }
 }
 
-/// SQLite's pending migrations, one at a time. Releases shipped migration 4 with and without
-/// `placement_records.host_unit`, and migration 5 with and without the registration columns,
-/// so databases of each exist: before migration 5 `host_unit` is added where it is missing
-/// (migration 5's view reads it), and before migration 7 every column it needs (SQLite has
-/// no `ADD COLUMN IF NOT EXISTS`).
+/// SQLite's pending migrations, one at a time. Earlier releases shipped migration 4 with and
+/// without `placement_records.host_unit`, and migration 5 with and without the registration
+/// columns, so databases of each exist; just before migration 7 the columns are added where
+/// they are missing (SQLite has no `ADD COLUMN IF NOT EXISTS`).
 fn sqlite_migrations(c: &mut diesel::SqliteConnection) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
     let pending: Vec<String> = c.pending_migrations(SQLITE_MIGRATIONS)?.iter().map(|m| m.name().to_string()).collect();
     for name in &pending {
-        if name.starts_with("2026-12-03-000005") {
-            add_placement_columns_if_missing(c, &PLACEMENT_COLUMNS[..1])?;
-        }
         if name.starts_with("2026-12-05-000007") {
-            add_placement_columns_if_missing(c, PLACEMENT_COLUMNS)?;
+            add_placement_columns_if_missing(c)?;
         }
         c.run_next_migration(SQLITE_MIGRATIONS)?;
     }
     Ok(pending.len())
 }
 
-/// The columns migration 7 needs on `placement_records` (`host_unit` first: migration 5
-/// needs it too), as PostgreSQL's migrations add them.
+/// The columns migration 7 needs on `placement_records`, as PostgreSQL's migration adds them.
 const PLACEMENT_COLUMNS: &[(&str, &str)] = &[
     ("host_unit", "TEXT CHECK (host_unit IS NULL OR length(host_unit) BETWEEN 1 AND 200)"),
     ("registration_body", "TEXT CHECK (registration_body IN ('gmc', 'nmc', 'gphc', 'hcpc'))"),
     ("registration_number", "TEXT CHECK (registration_number IS NULL OR length(registration_number) BETWEEN 5 AND 12)"),
 ];
 
-fn add_placement_columns_if_missing(
-    c: &mut diesel::SqliteConnection,
-    wanted: &[(&str, &str)],
-) -> diesel::QueryResult<()> {
+fn add_placement_columns_if_missing(c: &mut diesel::SqliteConnection) -> diesel::QueryResult<()> {
     use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct Column {
@@ -480,7 +472,7 @@ fn add_placement_columns_if_missing(
     if columns.is_empty() {
         return Ok(());
     }
-    for (name, definition) in wanted {
+    for (name, definition) in PLACEMENT_COLUMNS {
         if !columns.iter().any(|col| col.name == *name) {
             diesel::sql_query(format!("ALTER TABLE placement_records ADD COLUMN {name} {definition}")).execute(c)?;
         }

@@ -1,7 +1,6 @@
 -- A post holder's professional registration, optional: the regulator and the number, checked
 -- by format, and returned only to callers who may read the placement. Never a name.
--- IF NOT EXISTS: migration 5 as it shipped last has them; a release whose migration 5 had not
--- left databases without them.
+-- IF NOT EXISTS: a release carried these in an edited migration 5, so some databases have them.
 ALTER TABLE placement_records ADD COLUMN IF NOT EXISTS registration_body TEXT CHECK (registration_body IN ('gmc', 'nmc', 'gphc', 'hcpc'));
 ALTER TABLE placement_records ADD COLUMN IF NOT EXISTS registration_number TEXT CHECK (registration_number IS NULL OR length(registration_number) BETWEEN 5 AND 12);
 -- The team of an external host (when named otherwise than its provider). Databases from the

@@ -176,6 +176,9 @@ CREATE TABLE placement_records (
     programme_code     TEXT REFERENCES programmes (code) ON UPDATE CASCADE,
     host_type          TEXT NOT NULL CHECK (host_type IN ('practice', 'pcn', 'federation', 'ict', 'external')),
     host_code          TEXT NOT NULL,
+    -- The part of an external host the post is in (a team), when it is named otherwise than
+    -- the provider.
+    host_unit          TEXT CHECK (host_unit IS NULL OR length(host_unit) BETWEEN 1 AND 200),
     hours_per_week     DOUBLE PRECISION NOT NULL CHECK (hours_per_week > 0 AND hours_per_week <= 80),
     start_date         DATE NOT NULL,
     end_date           DATE,
@@ -189,7 +192,8 @@ CREATE TABLE placement_records (
     FOREIGN KEY (host_code, host_type) REFERENCES organisations (code, kind) ON UPDATE CASCADE,
     CHECK (end_date IS NULL OR end_date >= start_date)
 );
-INSERT INTO placement_records
+INSERT INTO placement_records (id, staff_ref, role_code, programme_code, host_type, host_code, host_unit,
+    hours_per_week, start_date, end_date, funding, notes, source, created_by, version, created_at, updated_at)
 SELECT p.id, p.staff_ref, p.role_code, p.programme_code, p.host_type,
        CASE p.host_type
            WHEN 'practice' THEN p.host_practice
@@ -197,9 +201,13 @@ SELECT p.id, p.staff_ref, p.role_code, p.programme_code, p.host_type,
            WHEN 'ict' THEN p.host_ict
            ELSE (SELECT e.code FROM external_of e WHERE e.ref_id = p.id)
        END,
+       CASE WHEN p.host_type = 'external' THEN p.external_host_name END,
        p.hours_per_week, p.start_date, p.end_date, p.funding, p.notes, p.source, p.created_by, p.version,
        p.created_at, p.updated_at
 FROM placements p;
+-- A team named as its provider is named needs no name of its own.
+UPDATE placement_records SET host_unit = NULL
+WHERE host_unit = (SELECT o.name FROM organisations o WHERE o.code = placement_records.host_code);
 CREATE INDEX placement_records_created_idx ON placement_records (created_at, id);
 CREATE INDEX placement_records_updated_idx ON placement_records (updated_at, id);
 CREATE INDEX placement_records_start_idx ON placement_records (start_date, id);
@@ -242,13 +250,13 @@ FROM organisations o JOIN ict_details d ON d.code = o.code;
 
 CREATE VIEW ict_partner_services AS
 SELECT a.id, a.parent_code AS ict_code, d.name, d.service_kind AS kind,
-       CASE WHEN a.member_code NOT LIKE 'EXT-%' THEN a.member_code END AS organisation_code,
        a.start_date, a.end_date, a.version, a.created_at, a.updated_at, a.member_code
 FROM affiliations a JOIN partner_service_details d ON d.affiliation_id = a.id;
 
 CREATE VIEW placements AS
-SELECT r.id, r.staff_ref, r.role_code, r.programme_code, r.host_type, r.host_code,
-       CASE WHEN r.host_type = 'external' THEN (SELECT o.name FROM organisations o WHERE o.code = r.host_code) END
+SELECT r.id, r.staff_ref, r.role_code, r.programme_code, r.host_type, r.host_code, r.host_unit,
+       CASE WHEN r.host_type = 'external'
+            THEN COALESCE(r.host_unit, (SELECT o.name FROM organisations o WHERE o.code = r.host_code)) END
            AS host_name,
        r.hours_per_week, r.start_date, r.end_date, r.funding, r.notes, r.source, r.created_by, r.version,
        r.created_at, r.updated_at
